@@ -1,0 +1,646 @@
+//! The allocator core: policy only, generic over where pages come from.
+//!
+//! [`RawHeap`] takes `&mut self` and knows nothing of locks or of wasm. It has two tiers:
+//! - the **small tier** ([`small`]): size classes up to 256 bytes with LIFO free lists, cut from
+//!   slabs, no per-block header;
+//! - the **coalescing tier** ([`block`], [`tlsf`]): blocks with a one-word header, free blocks on
+//!   two-level segregated lists, neighbours merged on free.
+//!
+//! Both are fed by the **bump region**: memory is a list of regions, each a run of contiguous
+//! pages (or the initial free space). Blocks tile a region from its start up to `top`; above
+//! `top` is fresh memory. A block freed just below `top` gives its bytes back to the region.
+//! When fresh memory runs out the heap grows memory; pages that start where the current region
+//! ends extend it, any others open a new region, and pages in between (grown by someone else)
+//! are counted as foreign and never touched.
+
+mod block;
+mod small;
+mod tlsf;
+#[cfg(any(test, feature = "testing"))]
+mod validate;
+
+use crate::source::{PAGE_SIZE, PageCount, PageSource};
+use crate::stats::{GrowEvent, Stats};
+use block::{Block, GRANULE, MIN_BLOCK, WORD, block_size_for};
+use core::alloc::Layout;
+use core::ptr;
+use small::{SLAB_REQUEST, SMALL_MAX, SmallTier, class_of};
+use tlsf::FreeIndex;
+
+#[cfg(any(test, feature = "testing"))]
+pub use validate::HeapReport;
+
+/// Limits set by the builder of [`GrowHeap`](crate::GrowHeap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most pages this heap may grow in total; `usize::MAX` for no cap.
+    pub max_pages: usize,
+    /// Fewest pages per `memory.grow` (unless the cap leaves fewer).
+    pub min_grow_pages: usize,
+}
+
+impl Limits {
+    /// No cap, one page at a time.
+    pub const NONE: Limits = Limits { max_pages: usize::MAX, min_grow_pages: 1 };
+}
+
+/// Start of every region: links the regions for the validator and marks where they end.
+#[repr(C)]
+struct RegionHeader {
+    /// The region opened before this one, or null.
+    previous: *mut RegionHeader,
+    /// End of the region; written when the region is sealed (the current one uses `RawHeap::end`).
+    end: *mut u8,
+}
+
+/// Offset of the first payload from a region's start: the region header, then one header word,
+/// rounded to the granule.
+const FIRST_PAYLOAD: usize = (size_of::<RegionHeader>() + WORD).next_multiple_of(GRANULE);
+
+/// Most growths one call can make: each allocation grows at most twice (a second time when the
+/// first growth was not contiguous), and a small request may first need a slab.
+const MAX_GROWTHS_PER_CALL: usize = 4;
+
+/// Growth made during the current call, reported to the `on_grow` hook after the lock is
+/// released.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GrowthLog {
+    events: [Option<GrowEvent>; MAX_GROWTHS_PER_CALL],
+}
+
+impl GrowthLog {
+    /// Record a growth. When the log is full (its owner never drained it), the growth is not
+    /// recorded: the log serves the hook, and the statistics count every growth anyway.
+    fn push(&mut self, event: GrowEvent) {
+        if let Some(slot) = self.events.iter_mut().find(|e| e.is_none()) {
+            *slot = Some(event);
+        }
+    }
+
+    /// The growths, oldest first.
+    pub fn events(&self) -> impl Iterator<Item = GrowEvent> + '_ {
+        self.events.iter().map_while(|e| *e)
+    }
+
+    /// Whether nothing grew.
+    pub fn is_empty(&self) -> bool {
+        self.events[0].is_none()
+    }
+}
+
+/// The allocator core over the page source `S`. See the [module docs](self).
+pub struct RawHeap<S: PageSource> {
+    source: S,
+    limits: Limits,
+    /// False until the first call claims the initial memory.
+    started: bool,
+    /// Payload pointer of the next block cut from fresh memory [tag:top]. Blocks tile the current
+    /// region up to `top - WORD`; `[top - WORD, end)` is fresh. `top <= end`, and no free block
+    /// of the coalescing tier ends at `top` (it would have been given back). Null with no region.
+    top: *mut u8,
+    /// End of the current region.
+    end: *mut u8,
+    /// The current region, whose header links to the ones before; null with no region.
+    region: *mut RegionHeader,
+    /// The page just past all memory the heap knows of. Growth that starts beyond it was made by
+    /// someone else.
+    frontier: PageCount,
+    free_index: FreeIndex,
+    small: SmallTier,
+    stats: Stats,
+    growth: GrowthLog,
+}
+
+// SAFETY: a RawHeap owns its source and every block it tracks; its raw pointers point only into
+// memory it owns, so moving it to another thread moves that ownership along.
+unsafe impl<S: PageSource + Send> Send for RawHeap<S> {}
+
+impl<S: PageSource> RawHeap<S> {
+    /// A heap over `source`; nothing is claimed or grown until the first allocation.
+    pub const fn new(source: S, limits: Limits) -> Self {
+        RawHeap {
+            source,
+            limits,
+            started: false,
+            top: ptr::null_mut(),
+            end: ptr::null_mut(),
+            region: ptr::null_mut(),
+            frontier: PageCount(0),
+            free_index: FreeIndex::new(),
+            small: SmallTier::new(),
+            stats: Stats::ZERO,
+            growth: GrowthLog { events: [None; MAX_GROWTHS_PER_CALL] },
+        }
+    }
+
+    /// The statistics so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The page source (tests use it to misbehave as a host would).
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The page source, mutably.
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.source
+    }
+
+    /// Whether memory grew since the last [`take_growth`](Self::take_growth).
+    #[inline]
+    pub fn growth_pending(&self) -> bool {
+        !self.growth.is_empty()
+    }
+
+    /// The growths made since the last call to this method.
+    pub fn take_growth(&mut self) -> GrowthLog {
+        core::mem::take(&mut self.growth)
+    }
+
+    /// Allocate a block for `layout`. Null when memory cannot be had.
+    ///
+    /// # Safety
+    /// The heap's memory has not been touched by anyone else since it was handed out.
+    pub unsafe fn alloc(&mut self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        let block = unsafe { self.alloc_block(layout.size(), layout.align()) };
+        if !block.is_null() {
+            self.stats.allocations += 1;
+            self.add_live(layout.size());
+        }
+        block
+    }
+
+    /// Allocate a zero-filled block for `layout`.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    pub unsafe fn alloc_zeroed(&mut self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        let block = unsafe { self.alloc(layout) };
+        if !block.is_null() {
+            // SAFETY: the block was just allocated with at least `layout.size()` bytes.
+            unsafe { block.write_bytes(0, layout.size()) };
+        }
+        block
+    }
+
+    /// Free a block.
+    ///
+    /// # Safety
+    /// `block` came from this heap with this `layout` and is not used any more.
+    pub unsafe fn dealloc(&mut self, block: *mut u8, layout: Layout) {
+        self.stats.deallocations += 1;
+        self.stats.live_bytes -= layout.size();
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free_block(block, layout.size(), layout.align()) };
+    }
+
+    /// Resize a block to `new_size` bytes, in place where possible. Null (and the old block
+    /// untouched) when memory cannot be had.
+    ///
+    /// # Safety
+    /// As for [`dealloc`](Self::dealloc), and `new_size` rounded up to `layout.align()` does not
+    /// exceed `isize::MAX`.
+    pub unsafe fn realloc(&mut self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let (old_size, align) = (layout.size(), layout.align());
+        // SAFETY: forwarded from the caller.
+        let resized = unsafe { self.resize_in_place(block, old_size, new_size, align) };
+        let result = if resized {
+            block
+        } else {
+            // SAFETY: forwarded from the caller; the new block is distinct from the old one,
+            // which stays valid until it is freed after the copy.
+            unsafe {
+                let moved = self.alloc_block(new_size, align);
+                if moved.is_null() {
+                    return moved;
+                }
+                ptr::copy_nonoverlapping(block, moved, old_size.min(new_size));
+                self.free_block(block, old_size, align);
+                moved
+            }
+        };
+        self.stats.reallocations += 1;
+        self.stats.live_bytes -= old_size;
+        self.add_live(new_size);
+        result
+    }
+
+    /// Grow memory ahead of time so that an allocation of `bytes` (alignment up to 8) needs no
+    /// growth. False if the growth was refused.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    pub unsafe fn reserve(&mut self, bytes: usize) -> bool {
+        self.start();
+        // A small request may need a whole new slab.
+        let request = if bytes <= SMALL_MAX { SLAB_REQUEST } else { bytes };
+        let Some(size) = block_size_for(request) else { return false };
+        self.free_index.has_fitting(size) || self.top_fits(size, GRANULE).is_some() || self.grow_for(size, GRANULE)
+    }
+
+    fn add_live(&mut self, bytes: usize) {
+        self.stats.live_bytes += bytes;
+        if self.stats.live_bytes > self.stats.peak_live_bytes {
+            self.stats.peak_live_bytes = self.stats.live_bytes;
+        }
+    }
+
+    /// Whether a request goes to the small tier.
+    const fn is_small(size: usize, align: usize) -> bool {
+        size <= SMALL_MAX && align <= GRANULE
+    }
+
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    unsafe fn alloc_block(&mut self, size: usize, align: usize) -> *mut u8 {
+        // Zero-sized requests get a real, distinct block of the smallest class.
+        let size = size.max(1);
+        if Self::is_small(size, align) {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.alloc_small(class_of(size)) }
+        } else {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.alloc_large(size, align) }.map_or(ptr::null_mut(), Block::payload)
+        }
+    }
+
+    /// # Safety
+    /// `block` was allocated with `size` and `align` and is no longer used.
+    unsafe fn free_block(&mut self, block: *mut u8, size: usize, align: usize) {
+        let size = size.max(1);
+        if Self::is_small(size, align) {
+            // SAFETY: small blocks are freed to the class they were taken from.
+            unsafe { self.small.put(block, class_of(size)) };
+        } else {
+            // SAFETY: a large block has a valid header.
+            unsafe { self.free_large(Block(block)) };
+        }
+    }
+
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    unsafe fn alloc_small(&mut self, class: usize) -> *mut u8 {
+        // SAFETY: the small tier holds only our memory.
+        if let Some(block) = unsafe { self.small.take(class) } {
+            return block;
+        }
+        // SAFETY: forwarded from the caller.
+        let Some(slab) = (unsafe { self.alloc_large(SLAB_REQUEST, GRANULE) }) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: the slab was just allocated, so its header is ours; its payload runs to the
+        // next block's header, and the small tier owns it from now on.
+        unsafe {
+            let size = slab.size();
+            slab.set_slab(size);
+            self.small.start_slab(slab.payload(), slab.payload().wrapping_add(size - WORD));
+            self.small.take(class).unwrap_or(ptr::null_mut())
+        }
+    }
+
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    unsafe fn alloc_large(&mut self, size: usize, align: usize) -> Option<Block> {
+        let block_size = block_size_for(size)?;
+        if align <= GRANULE {
+            // SAFETY: the index holds only our free blocks.
+            if let Some(block) = unsafe { self.free_index.take_fitting(block_size) } {
+                // SAFETY: `block` was free and is big enough.
+                return Some(unsafe { self.use_free_block(block, block_size, GRANULE) });
+            }
+        } else {
+            // Room for the block, for moving it up to the alignment, and for the gap in front to
+            // be a free block of its own.
+            let search = block_size.checked_add(align)?.checked_add(MIN_BLOCK)?;
+            // SAFETY: as above.
+            if let Some(block) = unsafe { self.free_index.take_fitting(search) } {
+                // SAFETY: as above.
+                return Some(unsafe { self.use_free_block(block, block_size, align) });
+            }
+        }
+        self.start();
+        for _ in 0..MAX_GROWTHS_PER_CALL {
+            if let Some(payload) = self.top_fits(block_size, align) {
+                // SAFETY: `top_fits` checked that the block lies in fresh memory.
+                return Some(unsafe { self.cut_from_top(payload, block_size) });
+            }
+            if !self.grow_for(block_size, align) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Where a block of `size` aligned to `align` would start if cut from fresh memory now, if
+    /// it fits in the current region.
+    fn top_fits(&self, size: usize, align: usize) -> Option<*mut u8> {
+        if self.top.is_null() {
+            return None;
+        }
+        let payload = aligned_with_gap(self.top.addr(), align)?;
+        let block_end = payload.checked_add(size)?;
+        (block_end <= self.end.addr()).then(|| self.top.with_addr(payload))
+    }
+
+    /// Cut a block from fresh memory at `payload`; any gap below it becomes a free block.
+    ///
+    /// # Safety
+    /// `payload` came from [`top_fits`](Self::top_fits) for `size` just now.
+    unsafe fn cut_from_top(&mut self, payload: *mut u8, size: usize) -> Block {
+        let gap = payload.addr() - self.top.addr();
+        // SAFETY: the gap and the block lie in fresh memory below `end`, which we own; the block
+        // before `top` is in use [ref:top], so the gap block's PREV_FREE is clear.
+        unsafe {
+            if gap > 0 {
+                let front = Block(self.top);
+                front.set_free(gap);
+                self.free_index.insert(front, gap);
+            }
+            let block = Block(payload);
+            block.set_used(size, gap > 0);
+            self.top = payload.wrapping_add(size);
+            block
+        }
+    }
+
+    /// Take `size` bytes at `align` out of the free block `block`; what is left on either side
+    /// goes back to the index.
+    ///
+    /// # Safety
+    /// `block` was just taken off the index and is at least `size` (plus `align + MIN_BLOCK`
+    /// when `align > GRANULE`).
+    unsafe fn use_free_block(&mut self, block: Block, size: usize, align: usize) -> Block {
+        // SAFETY: the free block's header is valid and all of its bytes are ours.
+        unsafe {
+            let total = block.size();
+            let mut used = block;
+            if align > GRANULE {
+                // The search size guarantees the aligned position exists inside the block.
+                let payload = aligned_with_gap(block.payload().addr(), align).unwrap_or(0);
+                let gap = payload - block.payload().addr();
+                if gap > 0 {
+                    block.set_free(gap);
+                    self.free_index.insert(block, gap);
+                    used = Block(block.payload().with_addr(payload));
+                }
+            }
+            let front = used.payload().addr() - block.payload().addr();
+            let rest = total - front - size;
+            let next = Block(block.payload().wrapping_add(total));
+            if rest >= MIN_BLOCK {
+                let tail = Block(used.payload().wrapping_add(size));
+                tail.set_free(rest);
+                self.free_index.insert(tail, rest);
+                used.set_used(size, front > 0);
+            } else {
+                used.set_used(size + rest, front > 0);
+                next.set_prev_free(false);
+            }
+            used
+        }
+    }
+
+    /// Free a block of the coalescing tier, merging it with free neighbours or giving it back to
+    /// fresh memory.
+    ///
+    /// # Safety
+    /// `block` is an in-use block of the coalescing tier.
+    unsafe fn free_large(&mut self, block: Block) {
+        // SAFETY: the block's header is valid; neighbours' headers are valid because blocks tile
+        // the region, and a sealed region ends with an end marker.
+        unsafe {
+            debug_assert!(!block.is_free(), "double free of {:p}", block.payload());
+            let mut start = block;
+            let mut size = block.size();
+            if block.prev_is_free() {
+                let prev = block.prev_free();
+                let prev_size = prev.size();
+                self.free_index.remove(prev, prev_size);
+                start = prev;
+                size += prev_size;
+            }
+            let next = block.next();
+            if next.payload() == self.top {
+                self.top = start.payload();
+                return;
+            }
+            if next.is_free() {
+                let next_size = next.size();
+                self.free_index.remove(next, next_size);
+                size += next_size;
+            } else {
+                next.set_prev_free(true);
+            }
+            start.set_free(size);
+            self.free_index.insert(start, size);
+        }
+    }
+
+    /// Resize without moving, if possible.
+    ///
+    /// # Safety
+    /// `block` is live with `old_size` and `align`.
+    unsafe fn resize_in_place(&mut self, block: *mut u8, old_size: usize, new_size: usize, align: usize) -> bool {
+        let (old_small, new_small) = (Self::is_small(old_size.max(1), align), Self::is_small(new_size.max(1), align));
+        if old_small || new_small {
+            return old_small && new_small && class_of(old_size.max(1)) == class_of(new_size.max(1));
+        }
+        let Some(wanted) = block_size_for(new_size) else { return false };
+        let block = Block(block);
+        // SAFETY: the block is live in the coalescing tier, so its header and its neighbour's are
+        // valid, and every byte we hand around below is ours.
+        unsafe {
+            let size = block.size();
+            let next = block.next();
+            if wanted <= size {
+                let spare = size - wanted;
+                if spare >= MIN_BLOCK {
+                    block.set_used(wanted, block.prev_is_free());
+                    let tail = block.next();
+                    tail.set_used(spare, false);
+                    self.free_large(tail);
+                }
+                return true;
+            }
+            if next.payload() == self.top {
+                let end = block.payload().addr().checked_add(wanted);
+                let fits = |heap: &Self| end.is_some_and(|e| e <= heap.end.addr());
+                if !fits(self) {
+                    let extra = end.map_or(usize::MAX, |e| e - self.end.addr());
+                    if !self.grow_contiguous(extra) || !fits(self) {
+                        return false;
+                    }
+                }
+                block.set_used(wanted, block.prev_is_free());
+                self.top = block.payload().wrapping_add(wanted);
+                return true;
+            }
+            if next.is_free() && size + next.size() >= wanted {
+                let next_size = next.size();
+                self.free_index.remove(next, next_size);
+                let total = size + next_size;
+                let rest = total - wanted;
+                if rest >= MIN_BLOCK {
+                    block.set_used(wanted, block.prev_is_free());
+                    let tail = block.next();
+                    tail.set_free(rest);
+                    self.free_index.insert(tail, rest);
+                } else {
+                    block.set_used(total, block.prev_is_free());
+                    block.next().set_prev_free(false);
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Claim the initial free space, once.
+    fn start(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let initial = self.source.initial();
+        self.frontier = initial.pages;
+        let claimed = initial.end.addr().saturating_sub(initial.claimable_start.addr());
+        let start = initial.claimable_start.map_addr(|a| a.next_multiple_of(GRANULE));
+        if initial.end.addr().saturating_sub(start.addr()) >= FIRST_PAYLOAD + MIN_BLOCK {
+            // SAFETY: the source promises the initial range is ours.
+            unsafe { self.open_region(start, initial.end) };
+            self.stats.heap_bytes += claimed;
+        }
+    }
+
+    /// Grow memory so that a block of `size` at `align` fits at the top. False if refused.
+    fn grow_for(&mut self, size: usize, align: usize) -> bool {
+        let contiguous = !self.region.is_null() && self.source.page_ptr(self.source.size()) == self.end;
+        let needed = if contiguous {
+            aligned_with_gap(self.top.addr(), align)
+                .and_then(|p| p.checked_add(size))
+                .map(|end| end - self.end.addr())
+        } else {
+            // A fresh region starts on a page boundary.
+            aligned_with_gap(FIRST_PAYLOAD, align.min(PAGE_SIZE))
+                .and_then(|p| p.checked_add(if align > PAGE_SIZE { align } else { 0 }))
+                .and_then(|p| p.checked_add(size))
+        };
+        match needed {
+            Some(bytes) => self.grow_pages(PageCount::covering(bytes)),
+            None => {
+                self.stats.failed_grows += 1;
+                false
+            }
+        }
+    }
+
+    /// Grow memory by `extra` bytes only if the new pages will extend the current region.
+    fn grow_contiguous(&mut self, extra: usize) -> bool {
+        let contiguous = !self.region.is_null() && self.source.page_ptr(self.source.size()) == self.end;
+        contiguous && extra != usize::MAX && self.grow_pages(PageCount::covering(extra))
+    }
+
+    /// Grow by `needed` pages, or by `min_grow_pages` if more, within the cap.
+    fn grow_pages(&mut self, needed: PageCount) -> bool {
+        let allowed = self.limits.max_pages.saturating_sub(self.stats.pages_grown);
+        if needed.0 > allowed || needed.bytes().is_none() {
+            self.stats.failed_grows += 1;
+            return false;
+        }
+        let wanted = PageCount(needed.0.max(self.limits.min_grow_pages.min(allowed)));
+        let grown = match self.source.grow(wanted) {
+            Some(old) => Some((old, wanted)),
+            None if wanted > needed => {
+                // The host refused the bigger step; the step we truly need may still fit.
+                self.stats.failed_grows += 1;
+                self.source.grow(needed).map(|old| (old, needed))
+            }
+            None => None,
+        };
+        let Some((old, pages)) = grown else {
+            self.stats.failed_grows += 1;
+            return false;
+        };
+        self.record_growth(old, pages);
+        true
+    }
+
+    fn record_growth(&mut self, old: PageCount, pages: PageCount) {
+        let new = PageCount(old.0 + pages.0);
+        self.stats.grow_calls += 1;
+        self.stats.pages_grown += pages.0;
+        self.stats.heap_bytes += pages.0 * PAGE_SIZE;
+        self.stats.foreign_pages += old.0.saturating_sub(self.frontier.0);
+        self.frontier = self.frontier.max(new);
+        self.growth.push(GrowEvent { old_pages: old.0, new_pages: new.0 });
+        let start = self.source.page_ptr(old);
+        let end = self.source.page_ptr(new);
+        if !self.region.is_null() && start == self.end {
+            self.end = end;
+        } else {
+            // SAFETY: the source promises the new pages are ours.
+            unsafe {
+                self.seal_region();
+                self.open_region(start, end);
+            }
+        }
+    }
+
+    /// Start a new region `[start, end)`.
+    ///
+    /// # Safety
+    /// The range is ours, `start` is GRANULE-aligned and the range holds at least
+    /// `FIRST_PAYLOAD + MIN_BLOCK` bytes.
+    unsafe fn open_region(&mut self, start: *mut u8, end: *mut u8) {
+        let header = start.cast::<RegionHeader>();
+        // SAFETY: the range is ours and aligned for the header, which fits in FIRST_PAYLOAD.
+        unsafe { header.write(RegionHeader { previous: self.region, end }) };
+        self.region = header;
+        self.top = start.wrapping_add(FIRST_PAYLOAD);
+        self.end = end;
+    }
+
+    /// Close the current region for good: its fresh memory becomes a free block, followed by an
+    /// end marker so that no block looks past the region.
+    ///
+    /// # Safety
+    /// The current region, if any, is ours.
+    unsafe fn seal_region(&mut self) {
+        if self.region.is_null() {
+            return;
+        }
+        let tail = (self.end.addr() - self.top.addr()) & !(GRANULE - 1);
+        // SAFETY: `[top - WORD, end)` is fresh memory of this region [ref:top]; the end marker
+        // goes in the last header slot of that range, and the tail block before it.
+        unsafe {
+            if tail >= MIN_BLOCK {
+                let free = Block(self.top);
+                free.set_free(tail);
+                self.free_index.insert(free, tail);
+                Block(self.top.wrapping_add(tail)).set_end_marker(true);
+            } else {
+                Block(self.top).set_end_marker(false);
+            }
+            (*self.region).end = self.end;
+        }
+    }
+}
+
+/// The first payload address at or above `from` aligned to `align`, leaving a gap that is either
+/// empty or large enough to be a free block. `None` if it would pass the end of the address space.
+fn aligned_with_gap(from: usize, align: usize) -> Option<usize> {
+    let mask = align - 1;
+    let aligned = from.checked_add(mask)? & !mask;
+    if aligned == from || aligned - from >= MIN_BLOCK {
+        Some(aligned)
+    } else {
+        Some(from.checked_add(MIN_BLOCK)?.checked_add(mask)? & !mask)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,192 @@
+//! The free-block index of the coalescing tier: two-level segregated lists with bitmaps (TLSF).
+//!
+//! Sizes below [`LINEAR_LIMIT`] get one list per [`GRANULE`]. Above it, each power of two is cut
+//! into [`SL_COUNT`] lists. A search rounds the request up to the next list boundary, so any
+//! block on the list it lands on fits: finding a block is a few bit operations, never a scan.
+
+use super::block::{Block, GRANULE};
+use core::ptr;
+
+/// log2 of the number of second-level lists per power of two.
+const SL_LOG: u32 = 4;
+/// Second-level lists per power of two.
+const SL_COUNT: usize = 1 << SL_LOG;
+/// Below this size, lists are exact: one per granule.
+const LINEAR_LIMIT: usize = SL_COUNT * GRANULE;
+const LINEAR_SHIFT: u32 = LINEAR_LIMIT.trailing_zeros();
+/// First-level lists: one for the linear range, one per power of two above it.
+const FL_COUNT: usize = (usize::BITS - LINEAR_SHIFT + 1) as usize;
+
+static_assertions::const_assert!(FL_COUNT <= usize::BITS as usize);
+static_assertions::const_assert!(SL_COUNT <= u16::BITS as usize);
+
+/// Free blocks of the coalescing tier, by size.
+pub(crate) struct FreeIndex {
+    /// Bit `f` is set iff `second_level[f] != 0`.
+    first_level: usize,
+    /// Bit `s` of `second_level[f]` is set iff `heads[f][s]` is not null.
+    second_level: [u16; FL_COUNT],
+    /// Head of each doubly linked list of free blocks (payload pointers), or null when empty.
+    /// Every block on list `(f, s)` has a size that maps to `(f, s)`.
+    heads: [[*mut u8; SL_COUNT]; FL_COUNT],
+}
+
+/// The list a block of `size` belongs on.
+const fn list_of(size: usize) -> (usize, usize) {
+    if size < LINEAR_LIMIT {
+        (0, size / GRANULE)
+    } else {
+        let log = usize::BITS - 1 - size.leading_zeros();
+        let first = (log - LINEAR_SHIFT + 1) as usize;
+        let second = (size >> (log - SL_LOG)) - SL_COUNT;
+        (first, second)
+    }
+}
+
+/// The first list whose every block holds `size`, or `None` if rounding up overflows.
+const fn list_holding(size: usize) -> Option<(usize, usize)> {
+    if size < LINEAR_LIMIT {
+        return Some(list_of(size));
+    }
+    let log = usize::BITS - 1 - size.leading_zeros();
+    let step = 1usize << (log - SL_LOG);
+    match size.checked_add(step - 1) {
+        Some(rounded) => Some(list_of(rounded & !(step - 1))),
+        None => None,
+    }
+}
+
+impl FreeIndex {
+    pub(crate) const fn new() -> Self {
+        FreeIndex {
+            first_level: 0,
+            second_level: [0; FL_COUNT],
+            heads: [[ptr::null_mut(); SL_COUNT]; FL_COUNT],
+        }
+    }
+
+    /// Put a free block of `size` on its list.
+    ///
+    /// # Safety
+    /// `block` is free, owned by the heap, `size` is its size, and it is on no list.
+    pub(crate) unsafe fn insert(&mut self, block: Block, size: usize) {
+        let (f, s) = list_of(size);
+        let head = self.heads[f][s];
+        let (next, prev) = block.links();
+        // SAFETY: a free block has room for both links (MIN_BLOCK) and is ours; `head`, when
+        // not null, is a free block on this list, so its prev link is ours to write.
+        unsafe {
+            next.write(head);
+            prev.write(ptr::null_mut());
+            if !head.is_null() {
+                Block(head).links().1.write(block.payload());
+            }
+        }
+        self.heads[f][s] = block.payload();
+        self.second_level[f] |= 1 << s;
+        self.first_level |= 1 << f;
+    }
+
+    /// Take a free block of `size` off its list.
+    ///
+    /// # Safety
+    /// `block` is on the list for `size` (inserted with that size and not removed since).
+    pub(crate) unsafe fn remove(&mut self, block: Block, size: usize) {
+        let (f, s) = list_of(size);
+        let (next_link, prev_link) = block.links();
+        // SAFETY: the block is on a list, so its links are valid, and so are its neighbours'.
+        unsafe {
+            let next = next_link.read();
+            let prev = prev_link.read();
+            if !next.is_null() {
+                Block(next).links().1.write(prev);
+            }
+            if prev.is_null() {
+                self.heads[f][s] = next;
+                if next.is_null() {
+                    self.second_level[f] &= !(1 << s);
+                    if self.second_level[f] == 0 {
+                        self.first_level &= !(1 << f);
+                    }
+                }
+            } else {
+                Block(prev).links().0.write(next);
+            }
+        }
+    }
+
+    /// The list holding the smallest free blocks that are all at least `size`.
+    fn fitting_list(&self, size: usize) -> Option<(usize, usize)> {
+        let (f, s) = list_holding(size)?;
+        if f >= FL_COUNT {
+            return None;
+        }
+        let here = u32::from(self.second_level[f]) & (u32::MAX << s);
+        if here != 0 {
+            return Some((f, here.trailing_zeros() as usize));
+        }
+        let above = self.first_level & usize::MAX.checked_shl(f as u32 + 1).unwrap_or(0);
+        if above == 0 {
+            return None;
+        }
+        let f = above.trailing_zeros() as usize;
+        Some((f, self.second_level[f].trailing_zeros() as usize))
+    }
+
+    /// Whether a free block of at least `size` exists.
+    pub(crate) fn has_fitting(&self, size: usize) -> bool {
+        self.fitting_list(size).is_some()
+    }
+
+    /// Take a free block of at least `size` off its list, if there is one.
+    ///
+    /// # Safety
+    /// The index holds only blocks that are free and owned by the heap.
+    pub(crate) unsafe fn take_fitting(&mut self, size: usize) -> Option<Block> {
+        let (f, s) = self.fitting_list(size)?;
+        let block = Block(self.heads[f][s]);
+        // SAFETY: the head of a non-empty list is a free block on that list; its size maps to
+        // (f, s), and `remove` only uses the list, not the exact size.
+        unsafe { self.remove_head(block, f, s) };
+        Some(block)
+    }
+
+    /// # Safety
+    /// `block` is the head of list `(f, s)`.
+    unsafe fn remove_head(&mut self, block: Block, f: usize, s: usize) {
+        // SAFETY: the head is a listed free block; its next link and its successor are valid.
+        unsafe {
+            let next = block.links().0.read();
+            self.heads[f][s] = next;
+            if next.is_null() {
+                self.second_level[f] &= !(1 << s);
+                if self.second_level[f] == 0 {
+                    self.first_level &= !(1 << f);
+                }
+            } else {
+                Block(next).links().1.write(ptr::null_mut());
+            }
+        }
+    }
+
+    /// Every list head with its list index, for the validator.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn lists(&self) -> impl Iterator<Item = ((usize, usize), *mut u8)> + '_ {
+        self.heads.iter().enumerate().flat_map(|(f, row)| {
+            row.iter().enumerate().map(move |(s, &head)| ((f, s), head))
+        })
+    }
+
+    /// Whether the bitmaps agree with the list heads, for the validator.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn bitmaps_agree(&self) -> bool {
+        self.lists().all(|((f, s), head)| (self.second_level[f] >> s & 1 == 1) != head.is_null())
+            && (0..FL_COUNT).all(|f| (self.first_level >> f & 1 == 1) == (self.second_level[f] != 0))
+    }
+
+    /// The list a block of `size` belongs on, for the validator.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn list_for(size: usize) -> (usize, usize) {
+        list_of(size)
+    }
+}

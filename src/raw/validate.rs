@@ -1,0 +1,207 @@
+//! The whole-heap validator (feature `testing`): walks every region, block, list and slab and
+//! checks each invariant written on the fields of [`RawHeap`], [`FreeIndex`] and [`SmallTier`].
+//!
+//! It costs a walk over the whole heap, so tests call it after every step and release builds
+//! never compile it.
+
+extern crate std;
+
+use super::block::{Block, GRANULE, MIN_BLOCK, WORD};
+use super::small::{CLASS_COUNT, class_size};
+use super::tlsf::FreeIndex;
+use super::{FIRST_PAYLOAD, RawHeap, RegionHeader};
+use crate::source::PageSource;
+use std::collections::BTreeMap;
+use std::format;
+use std::string::String;
+use std::vec::Vec;
+
+/// Totals found by [`RawHeap::validate`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeapReport {
+    /// Regions of contiguous memory.
+    pub regions: usize,
+    /// In-use blocks of the coalescing tier, slabs excluded.
+    pub used_blocks: usize,
+    /// Free blocks of the coalescing tier.
+    pub free_blocks: usize,
+    /// Bytes in free blocks of the coalescing tier.
+    pub free_bytes: usize,
+    /// Slabs of the small tier.
+    pub slabs: usize,
+    /// Free blocks on the small tier's class lists.
+    pub small_free_blocks: usize,
+    /// Fresh bytes above `top` in the current region.
+    pub fresh_bytes: usize,
+    /// Bytes spanned by all regions.
+    pub region_bytes: usize,
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+impl<S: PageSource> RawHeap<S> {
+    /// Check every invariant of the heap. Returns totals, or a description of the first broken
+    /// invariant.
+    ///
+    /// # Errors
+    /// A message naming the broken invariant and where.
+    pub fn validate(&self) -> Result<HeapReport, String> {
+        let mut report = HeapReport::default();
+        // Payload -> size of every free block and every slab found by the walk.
+        let mut free_blocks = BTreeMap::new();
+        let mut slabs = BTreeMap::new();
+        let mut region = self.region;
+        let mut later_region_start = usize::MAX;
+        while !region.is_null() {
+            let current = region == self.region;
+            // SAFETY: regions are linked through headers the heap wrote at their starts.
+            let RegionHeader { previous, end } = unsafe { region.read() };
+            let end = if current { self.end } else { end };
+            ensure!(end.addr() <= later_region_start, "region {region:p} overlaps the next one");
+            later_region_start = region.addr();
+            report.regions += 1;
+            report.region_bytes += end.addr() - region.addr();
+            // SAFETY: the walk stays inside the region, whose blocks tile it.
+            unsafe { self.walk_region(region, end, current, &mut report, &mut free_blocks, &mut slabs)? };
+            region = previous;
+        }
+        self.check_free_index(&free_blocks)?;
+        self.check_small_tier(&slabs, &mut report)?;
+        self.check_stats(&report)?;
+        Ok(report)
+    }
+
+    /// # Safety
+    /// `region` is a region of this heap ending at `end`.
+    unsafe fn walk_region(
+        &self,
+        region: *mut RegionHeader,
+        end: *mut u8,
+        current: bool,
+        report: &mut HeapReport,
+        free_blocks: &mut BTreeMap<usize, usize>,
+        slabs: &mut BTreeMap<usize, usize>,
+    ) -> Result<(), String> {
+        let mut block = Block(region.cast::<u8>().wrapping_add(FIRST_PAYLOAD));
+        let mut prev_free = false;
+        loop {
+            if current && block.payload() == self.top {
+                ensure!(!prev_free, "free block ends at top {:p}", self.top);
+                ensure!(self.top <= self.end, "top {:p} past end {:p}", self.top, self.end);
+                report.fresh_bytes = self.end.addr() - self.top.addr();
+                return Ok(());
+            }
+            ensure!(
+                block.payload().addr() <= end.addr(),
+                "walk left region {region:p}..{end:p} (current: {current}, top {:p}) at {:p}",
+                self.top,
+                block.payload()
+            );
+            // SAFETY: the block lies inside the region (checked above), so its header is ours.
+            let (size, is_free, flag_prev_free, is_slab) =
+                unsafe { (block.size(), block.is_free(), block.prev_is_free(), block.is_slab()) };
+            ensure!(flag_prev_free == prev_free, "PREV_FREE wrong at {:p}", block.payload());
+            if size == 0 {
+                ensure!(!current, "end marker inside the current region at {:p}", block.payload());
+                return Ok(());
+            }
+            ensure!(size % GRANULE == 0 && size >= MIN_BLOCK, "bad size {size} at {:p}", block.payload());
+            let block_end = block.payload().addr().checked_add(size - WORD);
+            ensure!(block_end.is_some_and(|e| e <= end.addr()), "block {:p} overruns its region", block.payload());
+            if is_free {
+                ensure!(!prev_free, "two free blocks in a row at {:p}", block.payload());
+                // SAFETY: a free block's footer is its last word, inside the block.
+                let footer = unsafe { block.payload().wrapping_add(size - 2 * WORD).cast::<usize>().read() };
+                ensure!(footer == size, "footer {footer} != size {size} at {:p}", block.payload());
+                ensure!(!is_slab, "free block flagged as slab at {:p}", block.payload());
+                free_blocks.insert(block.payload().addr(), size);
+                report.free_blocks += 1;
+                report.free_bytes += size;
+            } else if is_slab {
+                slabs.insert(block.payload().addr(), size - WORD);
+                report.slabs += 1;
+            } else {
+                report.used_blocks += 1;
+            }
+            prev_free = is_free;
+            block = Block(block.payload().wrapping_add(size));
+        }
+    }
+
+    fn check_free_index(&self, free_blocks: &BTreeMap<usize, usize>) -> Result<(), String> {
+        ensure!(self.free_index.bitmaps_agree(), "free-index bitmaps disagree with the lists");
+        let mut listed = 0;
+        for (list, head) in self.free_index.lists() {
+            let mut node = head;
+            let mut prev = core::ptr::null_mut();
+            while !node.is_null() {
+                let size = free_blocks.get(&node.addr());
+                ensure!(size.is_some(), "listed block {node:p} is not a free block of any region");
+                let size = *size.unwrap_or(&0);
+                ensure!(FreeIndex::list_for(size) == list, "block {node:p} of {size} on list {list:?}");
+                let (next_link, prev_link) = Block(node).links();
+                // SAFETY: the node is a free block (checked above), so its links are ours.
+                let (next, back) = unsafe { (next_link.read(), prev_link.read()) };
+                ensure!(back == prev, "broken prev link at {node:p}");
+                listed += 1;
+                ensure!(listed <= free_blocks.len(), "free list cycles");
+                prev = node;
+                node = next;
+            }
+        }
+        ensure!(listed == free_blocks.len(), "{} free blocks, {listed} listed", free_blocks.len());
+        Ok(())
+    }
+
+    fn check_small_tier(&self, slabs: &BTreeMap<usize, usize>, report: &mut HeapReport) -> Result<(), String> {
+        // Every range the small tier claims as free, to check that none overlaps another.
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        let slab_of = |addr: usize, len: usize| {
+            slabs.range(..=addr).next_back().filter(|&(&start, &cap)| addr + len <= start + cap)
+        };
+        let (cursor, slab_end) = (self.small.cursor, self.small.slab_end);
+        ensure!(cursor.addr() <= slab_end.addr(), "small cursor past its slab");
+        if !slab_end.is_null() {
+            let slab = slab_of(cursor.addr(), slab_end.addr() - cursor.addr());
+            ensure!(slab.is_some_and(|(&s, &cap)| s + cap == slab_end.addr()), "small cursor outside its slab");
+            ranges.push((cursor.addr(), slab_end.addr()));
+        }
+        for class in 0..CLASS_COUNT {
+            let size = class_size(class);
+            let mut node = self.small.free_lists[class];
+            while !node.is_null() {
+                ensure!(node.addr() % GRANULE == 0, "small block {node:p} misaligned");
+                ensure!(slab_of(node.addr(), size).is_some(), "small block {node:p} outside every slab");
+                ranges.push((node.addr(), node.addr() + size));
+                report.small_free_blocks += 1;
+                ensure!(ranges.len() <= slabs.values().sum::<usize>() / GRANULE + 1, "small list cycles");
+                // SAFETY: the node lies in a slab (checked above) and is free, so its link is ours.
+                node = unsafe { node.cast::<*mut u8>().read() };
+            }
+        }
+        ranges.sort_unstable();
+        for pair in ranges.windows(2) {
+            ensure!(pair[0].1 <= pair[1].0, "small free blocks overlap at {:#x}", pair[1].0);
+        }
+        Ok(())
+    }
+
+    fn check_stats(&self, report: &HeapReport) -> Result<(), String> {
+        let stats = &self.stats;
+        // The initial region may start a few bytes above the claimable start, for alignment.
+        let slack = stats.heap_bytes.checked_sub(report.region_bytes);
+        ensure!(slack.is_some_and(|s| s < GRANULE), "heap_bytes {} vs regions {}", stats.heap_bytes, report.region_bytes);
+        ensure!(stats.peak_live_bytes >= stats.live_bytes, "peak below live");
+        ensure!(stats.allocations >= stats.deallocations, "more frees than allocations");
+        ensure!(stats.live_bytes <= stats.heap_bytes, "more live bytes than heap bytes");
+        let large_live = report.used_blocks as u64;
+        ensure!(large_live <= stats.live_allocations(), "{large_live} large blocks in use, {} live", stats.live_allocations());
+        Ok(())
+    }
+}

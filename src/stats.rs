@@ -1,0 +1,103 @@
+//! Growth statistics: plain data, cheap to copy, updated in O(1) by every call.
+
+use core::fmt;
+
+/// A growth of linear memory made by the heap, as seen by the `on_grow` hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrowEvent {
+    /// Memory size before the growth, in pages.
+    pub old_pages: usize,
+    /// Memory size after the growth, in pages.
+    pub new_pages: usize,
+}
+
+/// What the heap has done so far. Read it with [`GrowHeap::stats`](crate::GrowHeap::stats).
+///
+/// If nobody else grows memory, `memory.size` in pages equals the module's initial pages plus
+/// `pages_grown`; when someone does, `foreign_pages` accounts for the rest (as of the heap's last
+/// growth).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Successful `memory.grow` calls made by this heap.
+    pub grow_calls: u64,
+    /// Growth attempts refused: `memory.grow` returned -1, or `max_pages` was reached.
+    pub failed_grows: u64,
+    /// Pages obtained by this heap's successful `memory.grow` calls, in total.
+    pub pages_grown: usize,
+    /// Pages found grown by someone else: gaps between where this heap's memory ended and where
+    /// its next growth began.
+    pub foreign_pages: usize,
+    /// Bytes of linear memory this heap manages: the initial free region it claimed plus the
+    /// pages it grew.
+    pub heap_bytes: usize,
+    /// Sum of `layout.size()` over live allocations.
+    pub live_bytes: usize,
+    /// Highest `live_bytes` so far.
+    pub peak_live_bytes: usize,
+    /// Successful `alloc` and `alloc_zeroed` calls.
+    pub allocations: u64,
+    /// `dealloc` calls.
+    pub deallocations: u64,
+    /// Successful `realloc` calls; a realloc counts here only, whether it moved or not.
+    pub reallocations: u64,
+}
+
+impl Stats {
+    /// All zero, usable in `const` context.
+    pub const ZERO: Stats = Stats {
+        grow_calls: 0,
+        failed_grows: 0,
+        pages_grown: 0,
+        foreign_pages: 0,
+        heap_bytes: 0,
+        live_bytes: 0,
+        peak_live_bytes: 0,
+        allocations: 0,
+        deallocations: 0,
+        reallocations: 0,
+    };
+
+    /// Allocations not yet freed.
+    #[must_use]
+    pub const fn live_allocations(&self) -> u64 {
+        self.allocations.saturating_sub(self.deallocations)
+    }
+
+    /// Bytes the heap manages beyond the live ones: free blocks, headers, rounding, slack.
+    #[must_use]
+    pub const fn idle_bytes(&self) -> usize {
+        self.heap_bytes.saturating_sub(self.live_bytes)
+    }
+
+    /// Memory managed per byte at peak, in thousandths: `heap_bytes * 1000 / peak_live_bytes`.
+    /// 1000 would be a perfect fit; `None` before anything was allocated.
+    #[must_use]
+    pub const fn footprint_permille(&self) -> Option<u64> {
+        if self.peak_live_bytes == 0 {
+            return None;
+        }
+        Some((self.heap_bytes as u64).saturating_mul(1000) / self.peak_live_bytes as u64)
+    }
+}
+
+impl fmt::Display for Stats {
+    /// A two-column table, one field a row.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: [(&str, u64); 10] = [
+            ("grow_calls", self.grow_calls),
+            ("failed_grows", self.failed_grows),
+            ("pages_grown", self.pages_grown as u64),
+            ("foreign_pages", self.foreign_pages as u64),
+            ("heap_bytes", self.heap_bytes as u64),
+            ("live_bytes", self.live_bytes as u64),
+            ("peak_live_bytes", self.peak_live_bytes as u64),
+            ("allocations", self.allocations),
+            ("deallocations", self.deallocations),
+            ("reallocations", self.reallocations),
+        ];
+        for (name, value) in rows {
+            writeln!(f, "{name:<16} {value:>12}")?;
+        }
+        Ok(())
+    }
+}
