@@ -3,6 +3,8 @@
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+#[cfg(feature = "host-export")]
+pub mod export;
 mod lock;
 pub mod raw;
 pub mod source;
@@ -76,10 +78,16 @@ impl GrowHeap {
     fn call<R>(&self, f: impl FnOnce(&mut RawHeap<WasmMemory>) -> R) -> Option<R> {
         let (result, growth) = self.heap.with(|heap| {
             let result = f(heap);
+            #[cfg(feature = "host-export")]
+            export::publish(heap.stats());
             (result, heap.growth_pending().then(|| heap.take_growth()))
         })?;
-        if let (Some(growth), Some(hook)) = (growth, self.on_grow) {
-            growth.events().for_each(hook);
+        if let Some(growth) = growth {
+            #[cfg(feature = "host-export")]
+            export::note_growth(growth.events().count() as u32);
+            if let Some(hook) = self.on_grow {
+                growth.events().for_each(hook);
+            }
         }
         Some(result)
     }

@@ -1,0 +1,139 @@
+//! growheap as the global allocator inside wasm: run with `cargo test --target wasm32-wasip1`
+//! (wasmtime runner) and `--target wasm32-unknown-unknown` (wasm-bindgen-test in Node).
+//!
+//! Each test checks the heap's statistics against `memory.size`, the host's own page count.
+#![cfg(target_arch = "wasm32")]
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::arch::wasm32::memory_size;
+use core::hint::black_box;
+use growheap::{GrowHeap, PAGE_SIZE, Stats};
+
+#[global_allocator]
+static HEAP: GrowHeap = GrowHeap::new();
+
+/// A second heap in the same memory, capped at 4 pages. Its pages are foreign to `HEAP`.
+static CAPPED: GrowHeap = GrowHeap::new().max_pages(4);
+
+unsafe extern "C" {
+    /// End of the initial memory, from the linker.
+    static __heap_end: u8;
+}
+
+fn initial_pages() -> usize {
+    (&raw const __heap_end).addr() / PAGE_SIZE
+}
+
+/// After a growth by `HEAP` (and no other growth since), the host's page count is explained.
+fn assert_pages_explained(stats: &Stats, capped: &Stats) {
+    assert_eq!(
+        memory_size::<0>(),
+        initial_pages() + stats.pages_grown + capped.pages_grown + other_foreign(stats, capped),
+        "memory.size vs initial + grown: {stats:?}"
+    );
+}
+
+/// Foreign pages `HEAP` saw that `CAPPED` did not grow (libc's malloc on wasip1).
+fn other_foreign(stats: &Stats, capped: &Stats) -> usize {
+    stats.foreign_pages.saturating_sub(capped.pages_grown)
+}
+
+/// Allocate `bytes` that the optimizer cannot remove, touching every page.
+fn touched(bytes: usize) -> Vec<u8> {
+    let mut buffer = black_box(Vec::<u8>::with_capacity(bytes));
+    for page in (0..bytes).step_by(4096) {
+        buffer.spare_capacity_mut()[page].write(1);
+    }
+    black_box(buffer)
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn growth_is_what_the_host_sees() {
+    let before = HEAP.stats();
+    // More than the heap has in all: it must grow.
+    let bytes = before.heap_bytes + 2 * PAGE_SIZE;
+    let buffer = touched(bytes);
+    let after = HEAP.stats();
+    assert!(after.pages_grown > before.pages_grown, "{before:?} -> {after:?}");
+    assert!(after.heap_bytes >= bytes);
+    assert_pages_explained(&after, &CAPPED.stats());
+    drop(buffer);
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn page_boundary_sizes_grow_at_most_k_plus_one_pages() {
+    for k in 1..=8 {
+        for size in [k * PAGE_SIZE - 16, k * PAGE_SIZE, k * PAGE_SIZE + 16] {
+            let before = HEAP.stats().pages_grown;
+            let buffer = touched(size);
+            let grown = HEAP.stats().pages_grown - before;
+            assert!(grown <= k + 1, "{size} bytes grew {grown} pages");
+            drop(buffer);
+        }
+    }
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn freeing_then_allocating_again_grows_nothing() {
+    let build = || -> Vec<String> { (0..2000).map(|i| format!("string number {i:>6} {}", "x".repeat(i % 300))).collect() };
+    let first = black_box(build());
+    drop(first);
+    let grown = HEAP.stats().pages_grown;
+    for _ in 0..5 {
+        let again = black_box(build());
+        drop(again);
+    }
+    assert_eq!(HEAP.stats().pages_grown, grown, "the same work again must reuse freed memory");
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn refused_growth_gives_null_then_the_heap_goes_on() {
+    let big = Layout::from_size_align(5 * PAGE_SIZE, 8).unwrap();
+    let small = Layout::from_size_align(100, 8).unwrap();
+    // SAFETY: layouts are non-zero; blocks are freed with the layout they were made with.
+    unsafe {
+        let failed = CAPPED.stats().failed_grows;
+        assert!(CAPPED.alloc(big).is_null(), "5 pages exceed the cap of 4");
+        assert_eq!(CAPPED.stats().failed_grows, failed + 1);
+        let block = CAPPED.alloc(small);
+        assert!(!block.is_null(), "a small block still fits under the cap");
+        block.write_bytes(7, 100);
+        CAPPED.dealloc(block, small);
+    }
+    // HEAP's next growth finds CAPPED's pages and counts them as foreign. Ask for more than HEAP
+    // has, so that it must grow.
+    let buffer = touched(HEAP.stats().heap_bytes + PAGE_SIZE);
+    let (stats, capped) = (HEAP.stats(), CAPPED.stats());
+    assert!(stats.foreign_pages >= capped.pages_grown, "{stats:?} vs {capped:?}");
+    assert_pages_explained(&stats, &capped);
+    drop(buffer);
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn bad_input_gets_null_not_a_trap() {
+    // SAFETY: every non-null block is freed with its layout.
+    unsafe {
+        let zero = Layout::from_size_align(0, 1).unwrap();
+        let block = HEAP.alloc(zero);
+        assert!(!block.is_null());
+        HEAP.dealloc(block, zero);
+        for align in [1 << 16, 1 << 17, 1 << 20] {
+            let layout = Layout::from_size_align(24, align).unwrap();
+            let block = HEAP.alloc(layout);
+            assert!(!block.is_null() && block.addr() % align == 0, "align {align}");
+            HEAP.dealloc(block, layout);
+        }
+        // Near the 4 GiB limit: no wrap, just null.
+        let huge = Layout::from_size_align(isize::MAX as usize - PAGE_SIZE, 8).unwrap();
+        assert!(CAPPED.alloc(huge).is_null());
+        let huge_align = Layout::from_size_align(PAGE_SIZE, 1 << 30).unwrap();
+        assert!(CAPPED.alloc(huge_align).is_null());
+    }
+    // The heap still works.
+    assert_eq!(black_box(vec![3u8; 1000]).iter().map(|&b| b as usize).sum::<usize>(), 3000);
+}
