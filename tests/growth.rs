@@ -1,0 +1,255 @@
+//! How the heap grows memory: page-boundary sizes, the patterns that broke wee_alloc (#106) and
+//! talc (#51), reuse after free, refusal, foreign growth, `min_grow_pages`, `max_pages`,
+//! `reserve`, and bad input. All over the fake page source, with every call checked.
+
+mod common;
+
+use common::Checked;
+use growheap::PAGE_SIZE;
+use growheap::raw::Limits;
+use growheap::source::FakePages;
+
+/// Both kinds of start: with an initial free region (`wasm32-unknown-unknown`) and without
+/// (`wasm32-wasip1`).
+fn both_starts(max_pages: usize) -> [Checked; 2] {
+    [Checked::unknown_like(max_pages), Checked::new(FakePages::wasi_like(max_pages), Limits::NONE)]
+}
+
+#[test]
+fn page_boundary_sizes_grow_at_most_k_plus_one_pages() {
+    for k in 1..=8 {
+        for size in [k * PAGE_SIZE - 16, k * PAGE_SIZE, k * PAGE_SIZE + 16] {
+            for align in [1, 8, 64, PAGE_SIZE] {
+                for mut heap in both_starts(64) {
+                    heap.alloc(size, align).expect("room under the cap");
+                    let grown = heap.stats().pages_grown;
+                    // A page-aligned payload leaves its header word in the page before it: one
+                    // more page when the region starts on that page.
+                    let bound = if align >= PAGE_SIZE { k + 2 } else { k + 1 };
+                    assert!(grown <= bound, "{size} bytes at align {align} grew {grown} pages");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn wee_alloc_106_alternating_sizes_stop_growing_after_one_round() {
+    for mut heap in both_starts(64) {
+        let round = |heap: &mut Checked| {
+            for size in [85196, 80000] {
+                let block = heap.alloc(size, 8).unwrap();
+                heap.dealloc(block);
+            }
+        };
+        round(&mut heap);
+        let after_first = heap.stats().pages_grown;
+        for _ in 0..1000 {
+            round(&mut heap);
+        }
+        assert_eq!(heap.stats().pages_grown, after_first);
+        assert!(after_first <= 3, "one round grew {after_first} pages");
+    }
+}
+
+/// talc #51: a buffer that grows by about a page per step, each step allocating the new buffer,
+/// copying, and freeing the old one.
+fn ratchet(heap: &mut Checked, steps: usize) {
+    let mut buffer = heap.alloc(PAGE_SIZE - 100, 8).unwrap();
+    for step in 2..=steps {
+        let bigger = heap.alloc(step * PAGE_SIZE - 100, 8).unwrap();
+        heap.dealloc(buffer);
+        buffer = bigger;
+    }
+    heap.dealloc(buffer);
+}
+
+#[test]
+fn talc_51_ratchet_stays_bounded_and_repeats_for_free() {
+    const STEPS: usize = 64;
+    for mut heap in both_starts(1024) {
+        heap.validate_each_step = false;
+        ratchet(&mut heap, STEPS);
+        heap.validate();
+        let first = heap.stats().pages_grown;
+        // Two live buffers of about STEPS pages each is the floor for alloc-copy-free; the
+        // coalescing tier must stay within a small factor of it.
+        assert!(first <= 3 * STEPS, "ratchet grew {first} pages for a {STEPS}-page buffer");
+        ratchet(&mut heap, STEPS);
+        assert_eq!(heap.stats().pages_grown, first, "a second ratchet must reuse the first's memory");
+    }
+}
+
+#[test]
+fn growing_by_realloc_extends_in_place_at_the_top() {
+    for mut heap in both_starts(256) {
+        let mut block = heap.alloc(1000, 8).unwrap();
+        let mut moves = 0;
+        for step in 1..=100 {
+            let grown = heap.realloc(block, 1000 + step * 10_000).unwrap();
+            moves += usize::from(grown != block);
+            block = grown;
+        }
+        assert!(moves <= 1, "the block at the top moved {moves} times");
+        let pages = heap.stats().pages_grown;
+        assert!(pages <= 1_001_000 / PAGE_SIZE + 2, "{pages} pages for a 1 MB block");
+        heap.dealloc(block);
+    }
+}
+
+#[test]
+fn page_churn_with_one_pinned_block_stays_within_three_pages() {
+    for mut heap in both_starts(64) {
+        let pinned = heap.alloc(24, 8).unwrap();
+        for _ in 0..1000 {
+            let block = heap.alloc(65_520, 8).unwrap();
+            heap.dealloc(block);
+        }
+        assert!(heap.stats().pages_grown <= 3, "{}", heap.stats());
+        heap.dealloc(pinned);
+    }
+}
+
+#[test]
+fn freeing_then_reallocating_the_same_work_grows_nothing() {
+    let mut rng = fastrand::Rng::with_seed(7);
+    let work: Vec<(usize, usize)> =
+        (0..600).map(|_| (rng.usize(1..=20_000), 1 << rng.u32(0..=6))).collect();
+    for mut heap in both_starts(1024) {
+        let run = |heap: &mut Checked| {
+            for &(size, align) in &work {
+                heap.alloc(size, align).unwrap();
+            }
+            heap.free_all();
+        };
+        run(&mut heap);
+        let grown = heap.stats().pages_grown;
+        for _ in 0..3 {
+            run(&mut heap);
+        }
+        assert_eq!(heap.stats().pages_grown, grown);
+    }
+}
+
+#[test]
+fn refusal_gives_null_then_success_once_lifted() {
+    for mut heap in both_starts(64) {
+        heap.fake().refuse_next_grows(1);
+        assert!(heap.alloc(200_000, 8).is_none(), "a refused growth must give null");
+        assert_eq!(heap.stats().failed_grows, 1);
+        assert!(heap.alloc(200_000, 8).is_some(), "the next growth is allowed");
+
+        let now = heap.fake().pages().0;
+        heap.fake().set_max_pages(now);
+        assert!(heap.alloc(300_000, 8).is_none(), "memory is at its maximum");
+        assert!(heap.alloc(64, 8).is_some() || heap.stats().failed_grows > 1);
+        heap.fake().set_max_pages(64);
+        assert!(heap.alloc(300_000, 8).is_some(), "the cap was lifted");
+        heap.validate();
+    }
+}
+
+#[test]
+fn max_pages_caps_the_heap_and_counts_failures() {
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits { max_pages: 3, min_grow_pages: 1 });
+    let block = heap.alloc(2 * PAGE_SIZE, 8).unwrap();
+    assert!(heap.alloc(2 * PAGE_SIZE, 8).is_none());
+    assert_eq!(heap.stats().failed_grows, 1);
+    assert!(heap.stats().pages_grown <= 3);
+    heap.dealloc(block);
+    assert!(heap.alloc(2 * PAGE_SIZE, 8).is_some(), "freed memory is reused under the cap");
+    let nothing = Checked::new(FakePages::wasi_like(64), Limits { max_pages: 0, min_grow_pages: 1 });
+    let mut nothing = nothing;
+    assert!(nothing.alloc(16, 8).is_none(), "max_pages(0) on a heap with no initial space");
+    assert_eq!(nothing.stats().failed_grows, 1);
+}
+
+#[test]
+fn min_grow_pages_cuts_grow_calls() {
+    let grow_calls = |min_grow_pages| {
+        let mut heap = Checked::new(FakePages::wasi_like(256), Limits { max_pages: usize::MAX, min_grow_pages });
+        for _ in 0..200 {
+            heap.alloc(3000, 8).unwrap();
+        }
+        heap.stats()
+    };
+    let (one, sixteen) = (grow_calls(1), grow_calls(16));
+    assert!(sixteen.grow_calls * 4 <= one.grow_calls, "{one}\n{sixteen}");
+    assert!(sixteen.pages_grown < one.pages_grown + 16);
+}
+
+#[test]
+fn min_grow_pages_above_the_memory_maximum_still_grows_what_is_needed() {
+    let mut heap = Checked::new(FakePages::wasi_like(8), Limits { max_pages: usize::MAX, min_grow_pages: 1000 });
+    assert!(heap.alloc(1000, 8).is_some(), "the heap falls back to the pages it needs");
+    assert_eq!(heap.stats().failed_grows, 1, "the big step was refused once");
+    assert_eq!(heap.stats().pages_grown, 1);
+}
+
+#[test]
+fn foreign_growth_is_never_handed_out() {
+    for mut heap in both_starts(512) {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for round in 0..200 {
+            if round % 7 == 0 {
+                let pages = rng.usize(1..=2);
+                heap.fake().grow_foreign(pages);
+            }
+            heap.alloc(rng.usize(1..=3 * PAGE_SIZE), 1 << rng.u32(0..=12));
+            if heap.live_count() > 20 {
+                let block = heap.nth_live(rng.usize(0..heap.live_count())).unwrap();
+                heap.dealloc(block);
+            }
+        }
+        heap.validate();
+        assert!(heap.stats().foreign_pages > 0);
+        heap.free_all();
+        heap.validate();
+    }
+}
+
+#[test]
+fn reserve_grows_ahead_so_the_allocation_does_not() {
+    for mut heap in both_starts(64) {
+        assert!(heap.reserve(5 * PAGE_SIZE));
+        let grown = heap.stats().pages_grown;
+        heap.alloc(5 * PAGE_SIZE, 8).unwrap();
+        assert_eq!(heap.stats().pages_grown, grown);
+        let now = heap.fake().pages().0;
+        heap.fake().set_max_pages(now);
+        assert!(!heap.reserve(PAGE_SIZE * 10), "refused growth makes reserve false");
+    }
+}
+
+#[test]
+fn bad_input_gives_null_or_success_and_the_heap_goes_on() {
+    for mut heap in both_starts(64) {
+        let zero = heap.alloc(0, 1).unwrap();
+        let other_zero = heap.alloc(0, 1).unwrap();
+        assert_ne!(zero, other_zero, "zero-sized blocks are distinct");
+        for size in [usize::MAX / 2, isize::MAX as usize - 8, (1 << 32) - 16, (1 << 32) - PAGE_SIZE] {
+            for align in [8, PAGE_SIZE * 2] {
+                // Only layouts `Layout` accepts can reach an allocator.
+                if std::alloc::Layout::from_size_align(size, align).is_ok() {
+                    assert!(heap.alloc(size, align).is_none(), "{size} at {align}");
+                }
+            }
+        }
+        for shift in 16..=31 {
+            // Alignments above a page: the small ones fit under the cap, the rest give null.
+            let align = 1usize << shift;
+            if let Some(block) = heap.alloc(100, align) {
+                heap.dealloc(block);
+            }
+        }
+        let block = heap.alloc(100, 8).unwrap();
+        let block = heap.realloc(block, 0).unwrap();
+        assert!(heap.realloc(block, isize::MAX as usize - 8).is_none());
+        assert!(heap.realloc(block, (1 << 32) - 16).is_none());
+        heap.dealloc(block);
+        heap.dealloc(zero);
+        heap.dealloc(other_zero);
+        assert!(heap.alloc(PAGE_SIZE, 8).is_some(), "the heap still works");
+        heap.validate();
+    }
+}
