@@ -239,7 +239,9 @@ impl<S: PageSource> RawHeap<S> {
         // A small request may need a whole new slab.
         let request = if bytes <= SMALL_MAX { SLAB_REQUEST } else { bytes };
         let Some(size) = block_size_for(request) else { return false };
-        self.free_index.has_fitting(size) || self.top_fits(size, GRANULE).is_some() || self.grow_for(size, GRANULE)
+        self.free_index.has_fitting(size)
+            || self.top_fits(size, GRANULE).is_some()
+            || self.grow_for(size, GRANULE)
     }
 
     fn add_live(&mut self, bytes: usize) {
@@ -444,8 +446,15 @@ impl<S: PageSource> RawHeap<S> {
     ///
     /// # Safety
     /// `block` is live with `old_size` and `align`.
-    unsafe fn resize_in_place(&mut self, block: *mut u8, old_size: usize, new_size: usize, align: usize) -> bool {
-        let (old_small, new_small) = (Self::is_small(old_size.max(1), align), Self::is_small(new_size.max(1), align));
+    unsafe fn resize_in_place(
+        &mut self,
+        block: *mut u8,
+        old_size: usize,
+        new_size: usize,
+        align: usize,
+    ) -> bool {
+        let (old_small, new_small) =
+            (Self::is_small(old_size.max(1), align), Self::is_small(new_size.max(1), align));
         if old_small || new_small {
             return old_small && new_small && class_of(old_size.max(1)) == class_of(new_size.max(1));
         }

@@ -34,7 +34,13 @@ fn run(seed: u64, steps: usize, fake: FakePages) -> growheap::Stats {
     for _ in 0..steps {
         let live = heap.live_count();
         // Keep between a few and a few hundred blocks alive.
-        let pick = if live > 300 { rng.u32(50..100) } else if live < 5 { rng.u32(0..50) } else { rng.u32(0..100) };
+        let pick = if live > 300 {
+            rng.u32(50..100)
+        } else if live < 5 {
+            rng.u32(0..50)
+        } else {
+            rng.u32(0..100)
+        };
         match pick {
             0..40 => drop(heap.alloc(size(&mut rng), align(&mut rng))),
             40..50 => drop(heap.alloc_zeroed(size(&mut rng), align(&mut rng))),

@@ -78,7 +78,9 @@ fn page_boundary_sizes_grow_at_most_k_plus_one_pages() {
 #[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_os = "unknown"), test)]
 fn freeing_then_allocating_again_grows_nothing() {
-    let build = || -> Vec<String> { (0..2000).map(|i| format!("string number {i:>6} {}", "x".repeat(i % 300))).collect() };
+    let build = || -> Vec<String> {
+        (0..2000).map(|i| format!("string number {i:>6} {}", "x".repeat(i % 300))).collect()
+    };
     let first = black_box(build());
     drop(first);
     let grown = HEAP.stats().pages_grown;

@@ -88,6 +88,7 @@ impl Block {
 
     /// # Safety
     /// As for [`header`](Self::header).
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) unsafe fn is_slab(self) -> bool {
         // SAFETY: forwarded from the caller.
         unsafe { self.header() & SLAB != 0 }

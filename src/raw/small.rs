@@ -35,11 +35,7 @@ pub(crate) const fn class_of(size: usize) -> usize {
 /// The block size of class `class`.
 pub(crate) const fn class_size(class: usize) -> usize {
     let linear = LINEAR_MAX / GRANULE;
-    if class < linear {
-        (class + 1) * GRANULE
-    } else {
-        LINEAR_MAX + (class - linear + 1) * WIDE_STEP
-    }
+    if class < linear { (class + 1) * GRANULE } else { LINEAR_MAX + (class - linear + 1) * WIDE_STEP }
 }
 
 /// The largest class whose blocks fit in `bytes`, if any.
@@ -69,7 +65,11 @@ pub(crate) struct SmallTier {
 
 impl SmallTier {
     pub(crate) const fn new() -> Self {
-        SmallTier { free_lists: [ptr::null_mut(); CLASS_COUNT], cursor: ptr::null_mut(), slab_end: ptr::null_mut() }
+        SmallTier {
+            free_lists: [ptr::null_mut(); CLASS_COUNT],
+            cursor: ptr::null_mut(),
+            slab_end: ptr::null_mut(),
+        }
     }
 
     /// A free block of `class`: reused from its list, else cut from the slab. `None` when both

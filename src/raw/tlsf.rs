@@ -9,6 +9,8 @@ use core::ptr;
 
 /// log2 of the number of second-level lists per power of two.
 const SL_LOG: u32 = 4;
+/// Blocks of a request's own list looked at before the search rounds up.
+const OWN_LIST_TRIES: usize = 4;
 /// Second-level lists per power of two.
 const SL_COUNT: usize = 1 << SL_LOG;
 /// Below this size, lists are exact: one per granule.
@@ -140,9 +142,30 @@ impl FreeIndex {
 
     /// Take a free block of at least `size` off its list, if there is one.
     ///
+    /// The request's own list holds blocks both smaller and larger than `size`; the first few
+    /// are tried before rounding up, so that a block freed with exactly this size is found
+    /// again (a rounded-up search would pass it by and cut fresh memory instead).
+    ///
     /// # Safety
     /// The index holds only blocks that are free and owned by the heap.
     pub(crate) unsafe fn take_fitting(&mut self, size: usize) -> Option<Block> {
+        let (f, s) = list_of(size);
+        let mut node = self.heads[f][s];
+        for _ in 0..OWN_LIST_TRIES {
+            if node.is_null() {
+                break;
+            }
+            let block = Block(node);
+            // SAFETY: listed blocks are free blocks of the heap: header and links are valid.
+            unsafe {
+                let block_size = block.size();
+                if block_size >= size {
+                    self.remove(block, block_size);
+                    return Some(block);
+                }
+                node = block.links().0.read();
+            }
+        }
         let (f, s) = self.fitting_list(size)?;
         let block = Block(self.heads[f][s]);
         // SAFETY: the head of a non-empty list is a free block on that list; its size maps to
@@ -172,9 +195,10 @@ impl FreeIndex {
     /// Every list head with its list index, for the validator.
     #[cfg(any(test, feature = "testing"))]
     pub(crate) fn lists(&self) -> impl Iterator<Item = ((usize, usize), *mut u8)> + '_ {
-        self.heads.iter().enumerate().flat_map(|(f, row)| {
-            row.iter().enumerate().map(move |(s, &head)| ((f, s), head))
-        })
+        self.heads
+            .iter()
+            .enumerate()
+            .flat_map(|(f, row)| row.iter().enumerate().map(move |(s, &head)| ((f, s), head)))
     }
 
     /// Whether the bitmaps agree with the list heads, for the validator.

@@ -113,7 +113,11 @@ impl<S: PageSource> RawHeap<S> {
             }
             ensure!(size % GRANULE == 0 && size >= MIN_BLOCK, "bad size {size} at {:p}", block.payload());
             let block_end = block.payload().addr().checked_add(size - WORD);
-            ensure!(block_end.is_some_and(|e| e <= end.addr()), "block {:p} overruns its region", block.payload());
+            ensure!(
+                block_end.is_some_and(|e| e <= end.addr()),
+                "block {:p} overruns its region",
+                block.payload()
+            );
             if is_free {
                 ensure!(!prev_free, "two free blocks in a row at {:p}", block.payload());
                 // SAFETY: a free block's footer is its last word, inside the block.
@@ -159,7 +163,11 @@ impl<S: PageSource> RawHeap<S> {
         Ok(())
     }
 
-    fn check_small_tier(&self, slabs: &BTreeMap<usize, usize>, report: &mut HeapReport) -> Result<(), String> {
+    fn check_small_tier(
+        &self,
+        slabs: &BTreeMap<usize, usize>,
+        report: &mut HeapReport,
+    ) -> Result<(), String> {
         // Every range the small tier claims as free, to check that none overlaps another.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         let slab_of = |addr: usize, len: usize| {
@@ -169,7 +177,10 @@ impl<S: PageSource> RawHeap<S> {
         ensure!(cursor.addr() <= slab_end.addr(), "small cursor past its slab");
         if !slab_end.is_null() {
             let slab = slab_of(cursor.addr(), slab_end.addr() - cursor.addr());
-            ensure!(slab.is_some_and(|(&s, &cap)| s + cap == slab_end.addr()), "small cursor outside its slab");
+            ensure!(
+                slab.is_some_and(|(&s, &cap)| s + cap == slab_end.addr()),
+                "small cursor outside its slab"
+            );
             ranges.push((cursor.addr(), slab_end.addr()));
         }
         for class in 0..CLASS_COUNT {
@@ -196,12 +207,21 @@ impl<S: PageSource> RawHeap<S> {
         let stats = &self.stats;
         // The initial region may start a few bytes above the claimable start, for alignment.
         let slack = stats.heap_bytes.checked_sub(report.region_bytes);
-        ensure!(slack.is_some_and(|s| s < GRANULE), "heap_bytes {} vs regions {}", stats.heap_bytes, report.region_bytes);
+        ensure!(
+            slack.is_some_and(|s| s < GRANULE),
+            "heap_bytes {} vs regions {}",
+            stats.heap_bytes,
+            report.region_bytes
+        );
         ensure!(stats.peak_live_bytes >= stats.live_bytes, "peak below live");
         ensure!(stats.allocations >= stats.deallocations, "more frees than allocations");
         ensure!(stats.live_bytes <= stats.heap_bytes, "more live bytes than heap bytes");
         let large_live = report.used_blocks as u64;
-        ensure!(large_live <= stats.live_allocations(), "{large_live} large blocks in use, {} live", stats.live_allocations());
+        ensure!(
+            large_live <= stats.live_allocations(),
+            "{large_live} large blocks in use, {} live",
+            stats.live_allocations()
+        );
         Ok(())
     }
 }

@@ -109,8 +109,7 @@ impl FakePages {
     /// Grow memory as someone other than the heap would (JS `Memory.grow`, libc's malloc), and
     /// fill the new pages with [`SENTINEL`]. Returns false if the cap does not allow it.
     pub fn grow_foreign(&mut self, pages: usize) -> bool {
-        let Some(new_size) = self.size.0.checked_add(pages).filter(|&n| n <= self.max_pages.0)
-        else {
+        let Some(new_size) = self.size.0.checked_add(pages).filter(|&n| n <= self.max_pages.0) else {
             return false;
         };
         let first = self.size;

@@ -116,10 +116,16 @@ impl Checked {
         let offset = self.offset(ptr);
         let fake = self.heap.source();
         let memory_end = fake.pages().0 * PAGE_SIZE;
-        assert!(offset.checked_add(size.max(1)).is_some_and(|e| e <= memory_end), "block {ptr:p} outside memory");
+        assert!(
+            offset.checked_add(size.max(1)).is_some_and(|e| e <= memory_end),
+            "block {ptr:p} outside memory"
+        );
         assert!(!fake.touches_foreign(offset, size.max(1)), "block {ptr:p}+{size} in foreign memory");
         if let Some((&before, prev)) = self.live.range(..=offset).next_back() {
-            assert!(before + prev.layout.size().max(1) <= offset, "block {ptr:p} overlaps one at {before:#x}");
+            assert!(
+                before + prev.layout.size().max(1) <= offset,
+                "block {ptr:p} overlaps one at {before:#x}"
+            );
         }
         if let Some((&after, _)) = self.live.range(offset..).next() {
             assert!(offset + size.max(1) <= after, "block {ptr:p}+{size} overlaps one at {after:#x}");
@@ -134,7 +140,10 @@ impl Checked {
         // SAFETY: the block is live and at least `len` long.
         let bytes = unsafe { std::slice::from_raw_parts(live.ptr, len) };
         if let Some(i) = bytes.iter().position(|&b| b != live.fill) {
-            panic!("block {:p} ({:?}) corrupted at byte {i}: {:#x} != {:#x}", live.ptr, live.layout, bytes[i], live.fill);
+            panic!(
+                "block {:p} ({:?}) corrupted at byte {i}: {:#x} != {:#x}",
+                live.ptr, live.layout, bytes[i], live.fill
+            );
         }
     }
 
@@ -210,9 +219,16 @@ impl Checked {
         let fake = self.heap.source();
         let e = &self.expected;
         assert_eq!(
-            (stats.allocations, stats.deallocations, stats.reallocations, stats.live_bytes, stats.peak_live_bytes),
+            (
+                stats.allocations,
+                stats.deallocations,
+                stats.reallocations,
+                stats.live_bytes,
+                stats.peak_live_bytes
+            ),
             (e.allocations, e.deallocations, e.reallocations, e.live_bytes, e.peak_live_bytes),
-            "call statistics differ from the model after step {}", self.steps
+            "call statistics differ from the model after step {}",
+            self.steps
         );
         assert_eq!(stats.grow_calls as usize, fake.heap_grows().len(), "grow_calls vs host");
         assert_eq!(stats.pages_grown, fake.heap_grown_pages(), "pages_grown vs host");

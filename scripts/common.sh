@@ -1,0 +1,55 @@
+# Shared by scripts/test and scripts/demo: where heavy build output lives, and how each tool is
+# installed when missing and skipped when present. Source it; do not run it.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Heavy output (wasmtime, wasm-bindgen-cli) lives outside the clone, so a fresh clone reuses it.
+CACHE="${GROWHEAP_CACHE:-$HOME/.cache/growheap}"
+HARNESS_TARGET="$CACHE/target"
+TOOLS="$CACHE/tools"
+HARNESS="$HARNESS_TARGET/release/growheap-harness"
+export PATH="$TOOLS/bin:$PATH"
+
+section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+ensure_targets() {
+    local installed
+    installed="$(rustup target list --installed)"
+    for target in wasm32-wasip1 wasm32-unknown-unknown; do
+        grep -qx "$target" <<<"$installed" || rustup target add "$target"
+    done
+}
+
+ensure_components() {
+    local installed
+    installed="$(rustup component list --installed)"
+    for component in clippy rustfmt; do
+        grep -q "^$component" <<<"$installed" || rustup component add "$component"
+    done
+}
+
+# The wasmtime embedding: cargo runner for wasm32-wasip1 and the page-count checker. Cargo skips
+# the build when nothing changed; the first build takes a few minutes.
+ensure_harness() {
+    (cd "$ROOT" && CARGO_TARGET_DIR="$HARNESS_TARGET" cargo build --release --locked -p growheap-harness)
+    export CARGO_TARGET_WASM32_WASIP1_RUNNER="$HARNESS run"
+}
+
+# wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock exactly.
+ensure_wasm_bindgen() {
+    local version
+    version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' "$ROOT/Cargo.lock")"
+    if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $version" ]]; then
+        cargo install "wasm-bindgen-cli@$version" --root "$TOOLS"
+    fi
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+}
+
+ensure_node() {
+    if ! command -v node >/dev/null; then
+        apt-get update && apt-get install -y nodejs
+    fi
+}
