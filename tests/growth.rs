@@ -233,7 +233,12 @@ fn bad_input_gives_null_or_success_and_the_heap_goes_on() {
         let zero = heap.alloc(0, 1).unwrap();
         let other_zero = heap.alloc(0, 1).unwrap();
         assert_ne!(zero, other_zero, "zero-sized blocks are distinct");
-        for size in [usize::MAX / 2, isize::MAX as usize - 8, u32::MAX as usize - 15, u32::MAX as usize - (PAGE_SIZE - 1)] {
+        for size in [
+            usize::MAX / 2,
+            isize::MAX as usize - 8,
+            u32::MAX as usize - 15,
+            u32::MAX as usize - (PAGE_SIZE - 1),
+        ] {
             for align in [8, PAGE_SIZE * 2] {
                 if valid(size, align) {
                     assert!(heap.alloc(size, align).is_none(), "{size} at {align}");
