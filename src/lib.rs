@@ -13,55 +13,62 @@ use core::ptr;
 use lock::HeapLock;
 use raw::{Limits, RawHeap};
 pub use source::PAGE_SIZE;
-use source::WasmMemory;
+use source::{PageSource, WasmMemory};
 pub use stats::{GrowEvent, Stats};
 
 /// The global allocator: install it with
 /// `#[global_allocator] static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();`.
 ///
 /// Everything a `static` needs is `const`: configure it with the builder methods in the same
-/// line. See the [crate docs](crate) for the design.
-pub struct GrowHeap {
-    limits: Limits,
+/// line. See the [crate docs](crate) for the design. The page source `S` is this module's
+/// linear memory unless you bring your own ([`GrowHeap::with_source`]).
+pub struct GrowHeap<S: PageSource = WasmMemory> {
     on_grow: Option<fn(GrowEvent)>,
-    heap: HeapLock<RawHeap<WasmMemory>>,
+    heap: HeapLock<RawHeap<S>>,
 }
 
 impl GrowHeap {
-    /// A heap that grows memory on demand, a page at a time, with no cap.
+    /// A heap over this module's memory that grows on demand, a page at a time, with no cap.
     #[must_use]
     pub const fn new() -> Self {
-        Self::build(Limits::NONE, None)
+        Self::with_source(WasmMemory::new())
     }
+}
 
-    const fn build(limits: Limits, on_grow: Option<fn(GrowEvent)>) -> Self {
-        GrowHeap { limits, on_grow, heap: HeapLock::new(RawHeap::new(WasmMemory::new(), limits)) }
+impl<S: PageSource> GrowHeap<S> {
+    /// A heap over another page source (tests use a fake one).
+    #[must_use]
+    pub const fn with_source(source: S) -> Self {
+        GrowHeap { on_grow: None, heap: HeapLock::new(RawHeap::new(source, Limits::NONE)) }
     }
 
     /// Cap the pages this heap may grow in total. Past the cap, allocations that need more
     /// memory return null and count in [`Stats::failed_grows`].
     #[must_use]
-    pub const fn max_pages(self, pages: usize) -> Self {
-        Self::build(Limits { max_pages: pages, ..self.limits }, self.on_grow)
+    pub const fn max_pages(mut self, pages: usize) -> Self {
+        self.heap.get_mut().limits_mut().max_pages = pages;
+        self
     }
 
     /// Grow at least `pages` pages per `memory.grow` (fewer only if the cap leaves fewer). Fewer,
     /// larger growths matter where `memory.grow` is slow (browsers) or detaches JS views.
     #[must_use]
-    pub const fn min_grow_pages(self, pages: usize) -> Self {
-        Self::build(Limits { min_grow_pages: pages, ..self.limits }, self.on_grow)
+    pub const fn min_grow_pages(mut self, pages: usize) -> Self {
+        self.heap.get_mut().limits_mut().min_grow_pages = pages;
+        self
     }
 
     /// Call `hook` after each successful growth of memory by this heap, once the heap is
     /// unlocked again: the hook may allocate. A JS host uses this to rebuild its views of memory.
     #[must_use]
-    pub const fn on_grow(self, hook: fn(GrowEvent)) -> Self {
-        Self::build(self.limits, Some(hook))
+    pub const fn on_grow(mut self, hook: fn(GrowEvent)) -> Self {
+        self.on_grow = Some(hook);
+        self
     }
 
     /// The statistics so far.
     pub fn stats(&self) -> Stats {
-        self.heap.with(|heap: &mut RawHeap<WasmMemory>| heap.stats()).unwrap_or_default()
+        self.heap.with(|heap: &mut RawHeap<S>| heap.stats()).unwrap_or_default()
     }
 
     /// Grow memory now so that an allocation of `bytes` (alignment up to 8) can be served without
@@ -71,9 +78,27 @@ impl GrowHeap {
         self.call(|heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)
     }
 
+    /// Run the whole-heap validator (feature `testing`).
+    ///
+    /// # Errors
+    /// The first broken invariant, described.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn validate(&self) -> Result<raw::HeapReport, raw::ValidationError> {
+        self.heap.with(|heap: &mut RawHeap<S>| heap.validate()).unwrap_or_else(|| Err("heap busy".into()))
+    }
+
+    /// Panic, outside the lock, if `block` may not be freed with `layout` (feature
+    /// `debug-checks`).
+    #[cfg(feature = "debug-checks")]
+    fn assert_freeable(&self, block: *mut u8, layout: Layout) {
+        if let Some(Err(error)) = self.heap.with(|heap: &mut RawHeap<S>| heap.check_free(block, layout)) {
+            panic!("growheap: {error}");
+        }
+    }
+
     /// Run `f` on the heap, then report its growth to the hook outside the lock.
     #[inline]
-    fn call<R>(&self, f: impl FnOnce(&mut RawHeap<WasmMemory>) -> R) -> Option<R> {
+    fn call<R>(&self, f: impl FnOnce(&mut RawHeap<S>) -> R) -> Option<R> {
         let (result, growth) = self.heap.with(|heap| {
             let result = f(heap);
             #[cfg(feature = "host-export")]
@@ -100,7 +125,7 @@ impl Default for GrowHeap {
 // SAFETY: blocks come from `RawHeap`, which hands out each byte to one live block at a time,
 // aligned as the layout asks, and leaves the contents of a reallocated block intact up to the
 // smaller size. Null is returned, never a trap, when memory cannot be had.
-unsafe impl GlobalAlloc for GrowHeap {
+unsafe impl<S: PageSource> GlobalAlloc for GrowHeap<S> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the heap's memory is only handed out through this allocator.
@@ -115,12 +140,16 @@ unsafe impl GlobalAlloc for GrowHeap {
 
     #[inline]
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        #[cfg(feature = "debug-checks")]
+        self.assert_freeable(block, layout);
         // SAFETY: the caller promises `block` came from this allocator with `layout`.
         self.call(|heap| unsafe { heap.dealloc(block, layout) });
     }
 
     #[inline]
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        #[cfg(feature = "debug-checks")]
+        self.assert_freeable(block, layout);
         // SAFETY: the caller promises `block` came from this allocator with `layout` and that
         // `new_size` is valid for it.
         self.call(|heap| unsafe { heap.realloc(block, layout, new_size) }).unwrap_or(ptr::null_mut())

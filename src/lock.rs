@@ -1,44 +1,77 @@
 //! Interior mutability for the global heap: the layer between the raw core and `GlobalAlloc`.
 //!
-//! - wasm32 without the `atomics` target feature has exactly one thread. [`HeapLock`] is then a
-//!   plain cell with a busy flag and costs no atomic operation.
-//! - Everywhere else (wasm32 with `atomics`, native targets) it is a `spin` mutex. The plain cell
-//!   is not compiled there at all, so no build can take the single-thread shortcut where threads
-//!   exist.
+//! - wasm32 without the `atomics` target feature has exactly one thread. [`HeapLock`] then
+//!   guards the value with a plain busy flag and costs no atomic operation.
+//! - Everywhere else (wasm32 with `atomics`, native targets) a `spin` mutex guards it. The plain
+//!   flag is not compiled there at all, so no build can take the single-thread shortcut where
+//!   threads exist.
+
+use core::cell::UnsafeCell;
+
+/// A value behind the target's lock. See the [module docs](self).
+pub struct HeapLock<T> {
+    /// Reached only through `with` (guarded) or `get_mut` (exclusive borrow).
+    value: UnsafeCell<T>,
+    guard: imp::Guard,
+}
+
+impl<T> HeapLock<T> {
+    pub const fn new(value: T) -> Self {
+        HeapLock { value: UnsafeCell::new(value), guard: imp::Guard::new() }
+    }
+
+    /// The value, through an exclusive borrow: no lock needed. Usable in `const` builders.
+    pub const fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
+    /// Run `f` on the value under the guard. `None` when the guard is held by this same thread
+    /// on single-threaded wasm (a re-entrant call, e.g. from a panic message being formatted
+    /// inside the heap): that call gets no access rather than a second `&mut`.
+    #[inline]
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let _held = self.guard.acquire()?;
+        // SAFETY: the guard is held until `_held` drops after `f` returns, and every access to
+        // `value` through a shared `HeapLock` goes through the guard, so this is the only
+        // reference to the value.
+        Some(f(unsafe { &mut *self.value.get() }))
+    }
+}
+
+// SAFETY: every shared access to the value goes through the guard, which admits one holder at a
+// time (see `imp::Guard`), so sharing a HeapLock only ever moves `T` between threads: T: Send
+// suffices.
+unsafe impl<T: Send> Sync for HeapLock<T> {}
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 mod imp {
-    use core::cell::{Cell, UnsafeCell};
+    use core::cell::Cell;
 
-    /// A cell for a single-threaded target.
-    pub struct HeapLock<T> {
-        value: UnsafeCell<T>,
-        /// True while a `with` call holds `&mut T`.
+    /// A busy flag: enough where only one thread exists.
+    pub struct Guard {
         busy: Cell<bool>,
     }
 
-    // SAFETY: this impl is compiled only for wasm32 without the atomics feature, where a module
-    // cannot start a second thread, so the value is never reached from two threads at once.
-    unsafe impl<T> Sync for HeapLock<T> {}
+    // SAFETY: compiled only for wasm32 without the atomics feature, where a module cannot start
+    // a second thread, so the flag is never reached from two threads.
+    unsafe impl Sync for Guard {}
 
-    impl<T> HeapLock<T> {
-        pub const fn new(value: T) -> Self {
-            HeapLock { value: UnsafeCell::new(value), busy: Cell::new(false) }
+    pub struct Held<'a>(&'a Cell<bool>);
+
+    impl Drop for Held<'_> {
+        fn drop(&mut self) {
+            self.0.set(false);
+        }
+    }
+
+    impl Guard {
+        pub const fn new() -> Self {
+            Guard { busy: Cell::new(false) }
         }
 
-        /// Run `f` on the value. `None` if called again while `f` runs (a re-entrant call, e.g.
-        /// from a panic message being formatted inside the heap): that call gets no access
-        /// rather than a second `&mut`.
         #[inline]
-        pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-            if self.busy.replace(true) {
-                return None;
-            }
-            // SAFETY: one thread only (see the Sync impl), and the busy flag was clear, so no
-            // other `&mut T` exists; it is dropped before the flag is cleared again.
-            let result = f(unsafe { &mut *self.value.get() });
-            self.busy.set(false);
-            Some(result)
+        pub fn acquire(&self) -> Option<Held<'_>> {
+            if self.busy.replace(true) { None } else { Some(Held(&self.busy)) }
         }
     }
 }
@@ -46,20 +79,17 @@ mod imp {
 #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
 mod imp {
     /// A spin lock, for targets that have threads.
-    pub struct HeapLock<T>(spin::Mutex<T>);
+    pub struct Guard(spin::Mutex<()>);
 
-    impl<T> HeapLock<T> {
-        pub const fn new(value: T) -> Self {
-            HeapLock(spin::Mutex::new(value))
+    impl Guard {
+        pub const fn new() -> Self {
+            Guard(spin::Mutex::new(()))
         }
 
-        /// Run `f` on the value under the lock. Always `Some`; a re-entrant call deadlocks, as
-        /// with any non-recursive lock.
+        /// Always `Some`: a re-entrant call deadlocks, as with any non-recursive lock.
         #[inline]
-        pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-            Some(f(&mut self.0.lock()))
+        pub fn acquire(&self) -> Option<spin::MutexGuard<'_, ()>> {
+            Some(self.0.lock())
         }
     }
 }
-
-pub(crate) use imp::HeapLock;

@@ -14,6 +14,8 @@
 //! are counted as foreign and never touched.
 
 mod block;
+#[cfg(feature = "debug-checks")]
+mod debug;
 mod small;
 mod tlsf;
 #[cfg(any(test, feature = "testing"))]
@@ -27,8 +29,10 @@ use core::ptr;
 use small::{SLAB_REQUEST, SMALL_MAX, SmallTier, class_of};
 use tlsf::FreeIndex;
 
+#[cfg(feature = "debug-checks")]
+pub use debug::{FreeError, POISON};
 #[cfg(any(test, feature = "testing"))]
-pub use validate::HeapReport;
+pub use validate::{HeapReport, ValidationError};
 
 /// Limits set by the builder of [`GrowHeap`](crate::GrowHeap).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +135,11 @@ impl<S: PageSource> RawHeap<S> {
             stats: Stats::ZERO,
             growth: GrowthLog { events: [None; MAX_GROWTHS_PER_CALL] },
         }
+    }
+
+    /// The limits, for `const` builders.
+    pub const fn limits_mut(&mut self) -> &mut Limits {
+        &mut self.limits
     }
 
     /// The statistics so far.
@@ -275,9 +284,20 @@ impl<S: PageSource> RawHeap<S> {
     unsafe fn free_block(&mut self, block: *mut u8, size: usize, align: usize) {
         let size = size.max(1);
         if Self::is_small(size, align) {
+            let class = class_of(size);
+            #[cfg(feature = "debug-checks")]
+            // SAFETY: the whole class-sized block is ours until it is freed just below.
+            unsafe {
+                block.write_bytes(POISON, small::class_size(class))
+            };
             // SAFETY: small blocks are freed to the class they were taken from.
-            unsafe { self.small.put(block, class_of(size)) };
+            unsafe { self.small.put(block, class) };
         } else {
+            #[cfg(feature = "debug-checks")]
+            // SAFETY: the block is ours for `size` bytes until it is freed just below.
+            unsafe {
+                block.write_bytes(POISON, size)
+            };
             // SAFETY: a large block has a valid header.
             unsafe { self.free_large(Block(block)) };
         }
@@ -426,9 +446,19 @@ impl<S: PageSource> RawHeap<S> {
                 size += prev_size;
             }
             let next = block.next();
+            #[cfg(feature = "debug-checks")]
+            let block_size = block.size();
             if next.payload() == self.top {
                 self.top = start.payload();
+                #[cfg(feature = "debug-checks")]
+                block.mark_freed(block_size);
                 return;
+            }
+            #[cfg(feature = "debug-checks")]
+            if start != block {
+                // The block is now inside its neighbour: keep its header saying "free" so that
+                // a second free is still caught.
+                block.mark_freed(block_size);
             }
             if next.is_free() {
                 let next_size = next.size();

@@ -88,7 +88,7 @@ impl Block {
 
     /// # Safety
     /// As for [`header`](Self::header).
-    #[cfg(any(test, feature = "testing"))]
+    #[cfg(any(test, feature = "testing", feature = "debug-checks"))]
     pub(crate) unsafe fn is_slab(self) -> bool {
         // SAFETY: forwarded from the caller.
         unsafe { self.header() & SLAB != 0 }
@@ -147,6 +147,17 @@ impl Block {
             self.set_header(size | FREE);
             self.0.wrapping_add(size - 2 * WORD).cast::<usize>().write(size);
         }
+    }
+
+    /// Mark the header of a block that was freed and merged into a neighbour or into fresh
+    /// memory as free, so that a second free of it is caught (feature `debug-checks`).
+    ///
+    /// # Safety
+    /// The header word lies in memory the heap owns and nothing else uses it any more.
+    #[cfg(feature = "debug-checks")]
+    pub(crate) unsafe fn mark_freed(self, size: usize) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.set_header(size | FREE) }
     }
 
     /// Set or clear `PREV_FREE`, keeping size and other flags.

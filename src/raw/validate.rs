@@ -16,6 +16,9 @@ use std::format;
 use std::string::String;
 use std::vec::Vec;
 
+/// What [`RawHeap::validate`] says of a broken invariant.
+pub type ValidationError = String;
+
 /// Totals found by [`RawHeap::validate`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HeapReport {

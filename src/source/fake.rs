@@ -202,6 +202,10 @@ impl FakePages {
     }
 }
 
+// SAFETY: the buffer behind `base` is owned by this value alone and freed only by its Drop, so
+// moving the value to another thread moves that ownership with it.
+unsafe impl Send for FakePages {}
+
 impl Drop for FakePages {
     fn drop(&mut self) {
         // SAFETY: `base` came from `alloc` with this very layout and is freed only here.

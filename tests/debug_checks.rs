@@ -1,0 +1,115 @@
+//! The `debug-checks` feature: poison on free, and clear answers for double frees, foreign
+//! pointers and wrong layouts. Run with `cargo test --features debug-checks --test debug_checks`.
+#![cfg(feature = "debug-checks")]
+
+use growheap::GrowHeap;
+use growheap::raw::{FreeError, Limits, POISON, RawHeap};
+use growheap::source::FakePages;
+use std::alloc::{GlobalAlloc, Layout};
+
+fn heap() -> RawHeap<FakePages> {
+    RawHeap::new(FakePages::wasi_like(64), Limits::NONE)
+}
+
+fn layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).unwrap()
+}
+
+/// Allocate through the raw heap.
+fn alloc(heap: &mut RawHeap<FakePages>, size: usize) -> *mut u8 {
+    // SAFETY: the fake's memory is touched only through blocks the heap hands out.
+    let ptr = unsafe { heap.alloc(layout(size)) };
+    assert!(!ptr.is_null());
+    ptr
+}
+
+fn free(heap: &mut RawHeap<FakePages>, ptr: *mut u8, size: usize) {
+    heap.check_free(ptr, layout(size)).expect("a live block may be freed");
+    // SAFETY: checked just above that the block is live with this layout.
+    unsafe { heap.dealloc(ptr, layout(size)) };
+}
+
+#[test]
+fn a_small_double_free_is_caught() {
+    let mut heap = heap();
+    let keep = alloc(&mut heap, 24);
+    let block = alloc(&mut heap, 24);
+    let _after = alloc(&mut heap, 24);
+    free(&mut heap, block, 24);
+    assert_eq!(heap.check_free(block, layout(24)), Err(FreeError::DoubleFree { ptr: block }));
+    assert_eq!(heap.check_free(keep, layout(24)), Ok(()));
+}
+
+#[test]
+fn a_large_double_free_is_caught_even_after_merging() {
+    let mut heap = heap();
+    let first = alloc(&mut heap, 5000);
+    let second = alloc(&mut heap, 5000);
+    let _pin = alloc(&mut heap, 5000);
+    free(&mut heap, first, 5000);
+    assert_eq!(heap.check_free(first, layout(5000)), Err(FreeError::DoubleFree { ptr: first }));
+    // `second` merges into the free block before it: its header must still say "free".
+    free(&mut heap, second, 5000);
+    assert_eq!(heap.check_free(second, layout(5000)), Err(FreeError::DoubleFree { ptr: second }));
+}
+
+#[test]
+fn a_block_given_back_to_fresh_memory_is_not_live() {
+    let mut heap = heap();
+    let block = alloc(&mut heap, 5000);
+    free(&mut heap, block, 5000);
+    assert_eq!(heap.check_free(block, layout(5000)), Err(FreeError::NotLive { ptr: block }));
+}
+
+#[test]
+fn foreign_pointers_are_refused() {
+    let mut heap = heap();
+    let _block = alloc(&mut heap, 100);
+    let mut on_the_stack = [0u8; 64];
+    let stack = on_the_stack.as_mut_ptr();
+    assert_eq!(heap.check_free(stack, layout(64)), Err(FreeError::NotFromThisHeap { ptr: stack }));
+    let misaligned = alloc(&mut heap, 5000).wrapping_add(4);
+    assert_eq!(
+        heap.check_free(misaligned, layout(5000)),
+        Err(FreeError::NotFromThisHeap { ptr: misaligned })
+    );
+}
+
+#[test]
+fn a_wrong_layout_is_refused() {
+    let mut heap = heap();
+    let block = alloc(&mut heap, 5000);
+    let wrong = layout(9000);
+    assert_eq!(heap.check_free(block, wrong), Err(FreeError::LayoutMismatch { ptr: block, layout: wrong }));
+}
+
+#[test]
+fn freed_memory_is_poisoned() {
+    let mut heap = heap();
+    let block = alloc(&mut heap, 5000);
+    let _pin = alloc(&mut heap, 5000);
+    // SAFETY: the block is live for 5000 bytes.
+    unsafe { block.write_bytes(0x11, 5000) };
+    free(&mut heap, block, 5000);
+    // The first words hold free-list links and the last a footer; the middle is poison.
+    // SAFETY: the freed block still belongs to the heap's memory, which outlives this read.
+    let middle = unsafe { std::slice::from_raw_parts(block.add(64), 4000) };
+    assert!(middle.iter().all(|&b| b == POISON));
+}
+
+#[test]
+fn the_global_allocator_panics_with_a_clear_message() {
+    let heap = GrowHeap::with_source(FakePages::wasi_like(16));
+    let layout = layout(48);
+    // SAFETY: the layout is valid; the block is freed once here, and the second free is refused
+    // before it reaches the heap.
+    let message = unsafe {
+        let block = heap.alloc(layout);
+        let _after = heap.alloc(layout);
+        heap.dealloc(block, layout);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| heap.dealloc(block, layout)));
+        *caught.expect_err("a double free must panic").downcast::<String>().unwrap()
+    };
+    assert!(message.starts_with("growheap: double free of"), "{message}");
+    heap.validate().unwrap();
+}

@@ -1,0 +1,154 @@
+//! Threads sharing one locked heap: natively over the fake page source, and on
+//! `wasm32-wasip1-threads` with growheap as the global allocator (its spin lock).
+//!
+//! Four threads allocate, free and reallocate at random, and pass blocks to each other. Every
+//! block is filled with its owner's tag and checked before it is freed, so two threads handed
+//! overlapping memory would show up as corruption.
+#![cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::mpsc;
+
+const THREADS: usize = 4;
+const STEPS: usize = if cfg!(miri) { 200 } else { 20_000 };
+
+/// A block in flight between threads.
+struct Block {
+    ptr: *mut u8,
+    layout: Layout,
+    tag: u8,
+}
+
+// SAFETY: a Block is owned by one thread at a time: it is moved through a channel, never shared.
+unsafe impl Send for Block {}
+
+impl Block {
+    fn new(heap: &impl GlobalAlloc, size: usize, align: usize, tag: u8) -> Option<Block> {
+        let layout = Layout::from_size_align(size, align).unwrap();
+        // SAFETY: the layout is valid; a zero size is served as one byte by growheap.
+        let ptr = unsafe { heap.alloc(layout) };
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: the block is ours for `size` bytes.
+        unsafe { ptr.write_bytes(tag, size) };
+        Some(Block { ptr, layout, tag })
+    }
+
+    fn check(&self) {
+        // SAFETY: the block is live and `layout.size()` long.
+        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.layout.size()) };
+        assert!(bytes.iter().all(|&b| b == self.tag), "block {:p} corrupted", self.ptr);
+    }
+
+    fn resize(&mut self, heap: &impl GlobalAlloc, new_size: usize, tag: u8) {
+        self.check();
+        // SAFETY: the block is live with this layout; sizes are small.
+        let moved = unsafe { heap.realloc(self.ptr, self.layout, new_size) };
+        if moved.is_null() {
+            return;
+        }
+        self.ptr = moved;
+        self.layout = Layout::from_size_align(new_size, self.layout.align()).unwrap();
+        self.tag = tag;
+        // SAFETY: the block is ours for `new_size` bytes.
+        unsafe { moved.write_bytes(tag, new_size) };
+    }
+
+    fn free(self, heap: &impl GlobalAlloc) {
+        self.check();
+        // SAFETY: the block is live with this layout and not used after this.
+        unsafe { heap.dealloc(self.ptr, self.layout) };
+    }
+}
+
+fn size(rng: &mut fastrand::Rng) -> usize {
+    if rng.u32(0..10) < 8 { rng.usize(0..=256) } else { rng.usize(257..=20_000) }
+}
+
+/// Run the four threads over `heap`; every block is freed by the end.
+fn share(heap: &(impl GlobalAlloc + Sync)) {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..THREADS).map(|_| mpsc::channel::<Block>()).unzip();
+    std::thread::scope(|scope| {
+        for (id, inbox) in receivers.into_iter().enumerate() {
+            let next = senders[(id + 1) % THREADS].clone();
+            scope.spawn(move || {
+                let mut rng = fastrand::Rng::with_seed(id as u64);
+                let mut mine: Vec<Block> = Vec::new();
+                for step in 0..STEPS {
+                    let tag = (id * 64 + step % 61 + 1) as u8;
+                    while let Ok(block) = inbox.try_recv() {
+                        block.free(heap);
+                    }
+                    match rng.u32(0..10) {
+                        0..4 => mine.extend(Block::new(heap, size(&mut rng), 1 << rng.u32(0..=6), tag)),
+                        4..7 if !mine.is_empty() => mine.swap_remove(rng.usize(0..mine.len())).free(heap),
+                        7..9 if !mine.is_empty() => {
+                            let i = rng.usize(0..mine.len());
+                            mine[i].resize(heap, size(&mut rng), tag);
+                        }
+                        9 if !mine.is_empty() => {
+                            let block = mine.swap_remove(rng.usize(0..mine.len()));
+                            if let Err(returned) = next.send(block) {
+                                returned.0.free(heap);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                mine.into_iter().for_each(|block| block.free(heap));
+                drop(next);
+                // Blocks sent to us after our loop ended.
+                for block in inbox {
+                    block.free(heap);
+                }
+            });
+        }
+        drop(senders);
+    });
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn four_threads_share_one_locked_heap() {
+    use growheap::GrowHeap;
+    use growheap::source::FakePages;
+    let heap = GrowHeap::with_source(FakePages::wasi_like(if cfg!(miri) { 64 } else { 2048 }));
+    share(&heap);
+    let stats = heap.stats();
+    assert!(stats.allocations as usize >= THREADS * STEPS / 4, "{stats}");
+    assert_eq!(stats.live_bytes, 0, "{stats}");
+    assert_eq!(stats.allocations, stats.deallocations, "{stats}");
+    heap.validate().unwrap();
+}
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
+
+#[cfg(target_arch = "wasm32")]
+#[test]
+fn four_wasm_threads_share_the_global_heap() {
+    let before = HEAP.stats();
+    share(&HEAP);
+    let after = HEAP.stats();
+    // Every block the threads made was freed; what else is live belongs to the test harness.
+    assert_eq!(after.live_allocations(), before.live_allocations(), "{after}");
+    assert!(after.allocations >= before.allocations + (THREADS * STEPS / 4) as u64, "{after}");
+    // With the threads gone, force a growth: the host's page count must then be explained by the
+    // initial memory, the heap's growth, and the foreign pages (libc's thread stacks) it found.
+    let mut more = Vec::<u8>::with_capacity(after.heap_bytes + 65536);
+    more.spare_capacity_mut()[0].write(1);
+    let grown = std::hint::black_box(more);
+    let now = HEAP.stats();
+    unsafe extern "C" {
+        static __heap_end: u8;
+    }
+    let initial = (&raw const __heap_end).addr() / 65536;
+    assert_eq!(
+        core::arch::wasm32::memory_size::<0>(),
+        initial + now.pages_grown + now.foreign_pages,
+        "{now}"
+    );
+    drop(grown);
+}
