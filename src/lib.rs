@@ -78,6 +78,14 @@ impl<S: PageSource> GrowHeap<S> {
         self.call(|heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)
     }
 
+    /// Give back to the general pool every slab of small blocks that holds no live block. Each
+    /// size class keeps one slab even when it empties, so that a block allocated and freed in a
+    /// loop does not take and return a slab each time; `trim` releases those too. Memory is not
+    /// returned to the host (wasm memory cannot shrink), but becomes free for any size.
+    pub fn trim(&self) {
+        self.heap.with(|heap: &mut RawHeap<S>| heap.release_empty_slabs());
+    }
+
     /// Run the whole-heap validator (feature `testing`).
     ///
     /// # Errors

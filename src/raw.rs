@@ -26,7 +26,7 @@ use crate::stats::{GrowEvent, Stats};
 use block::{Block, GRANULE, MIN_BLOCK, WORD, block_size_for};
 use core::alloc::Layout;
 use core::ptr;
-use small::{SLAB_REQUEST, SMALL_MAX, SmallTier, class_of};
+use small::{Freed, SLAB_BYTES, SMALL_MAX, Slab, SmallTier, class_of};
 use tlsf::FreeIndex;
 
 #[cfg(feature = "debug-checks")]
@@ -245,12 +245,14 @@ impl<S: PageSource> RawHeap<S> {
     /// As for [`alloc`](Self::alloc).
     pub unsafe fn reserve(&mut self, bytes: usize) -> bool {
         self.start();
-        // A small request may need a whole new slab.
-        let request = if bytes <= SMALL_MAX { SLAB_REQUEST } else { bytes };
+        // A small request may need a whole new slab, aligned to its size.
+        let (request, align) =
+            if bytes <= SMALL_MAX { (SLAB_BYTES - WORD, SLAB_BYTES) } else { (bytes, GRANULE) };
         let Some(size) = block_size_for(request) else { return false };
-        self.free_index.has_fitting(size)
-            || self.top_fits(size, GRANULE).is_some()
-            || self.grow_for(size, GRANULE)
+        let search = if align > GRANULE { size + align + MIN_BLOCK } else { size };
+        self.free_index.has_fitting(search)
+            || self.top_fits(size, align).is_some()
+            || self.grow_for(size, align)
     }
 
     fn add_live(&mut self, bytes: usize) {
@@ -290,8 +292,13 @@ impl<S: PageSource> RawHeap<S> {
             unsafe {
                 block.write_bytes(POISON, small::class_size(class))
             };
-            // SAFETY: small blocks are freed to the class they were taken from.
-            unsafe { self.small.put(block, class) };
+            // SAFETY: small blocks are freed to the class they were taken from; an empty slab is
+            // an in-use block of the coalescing tier that the small tier let go of.
+            unsafe {
+                if let Freed::EmptySlab(slab) = self.small.put(block, class) {
+                    self.free_large(Block(slab.cast()));
+                }
+            }
         } else {
             #[cfg(feature = "debug-checks")]
             // SAFETY: the block is ours for `size` bytes until it is freed just below.
@@ -311,16 +318,31 @@ impl<S: PageSource> RawHeap<S> {
             return block;
         }
         // SAFETY: forwarded from the caller.
-        let Some(slab) = (unsafe { self.alloc_large(SLAB_REQUEST, GRANULE) }) else {
+        let Some(slab) = (unsafe { self.alloc_large(SLAB_BYTES - WORD, SLAB_BYTES) }) else {
             return ptr::null_mut();
         };
         // SAFETY: the slab was just allocated, so its header is ours; its payload runs to the
-        // next block's header, and the small tier owns it from now on.
+        // next block's header (clamped to SLAB_BYTES so that every block masks to the slab's
+        // start), and the small tier owns it from now on.
         unsafe {
             let size = slab.size();
-            slab.set_slab(size);
-            self.small.start_slab(slab.payload(), slab.payload().wrapping_add(size - WORD));
+            slab.set_slab(size, slab.prev_is_free());
+            self.small.install(slab.payload(), (size - WORD).min(SLAB_BYTES), class);
             self.small.take(class).unwrap_or(ptr::null_mut())
+        }
+    }
+
+    /// Give back every slab that holds no live block, including the ones kept as their class's
+    /// current slab. After everything is freed, this leaves the heap with no block at all.
+    pub fn release_empty_slabs(&mut self) {
+        let mut empty = [ptr::null_mut::<Slab>(); small::CLASS_COUNT];
+        for (slot, slab) in empty.iter_mut().zip(self.small.detach_empty_current()) {
+            *slot = slab;
+        }
+        for slab in empty.into_iter().filter(|s| !s.is_null()) {
+            // SAFETY: a detached empty slab is an in-use block of the coalescing tier that
+            // nothing refers to any more.
+            unsafe { self.free_large(Block(slab.cast())) };
         }
     }
 

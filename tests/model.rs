@@ -68,7 +68,7 @@ fn run(seed: u64, steps: usize, fake: FakePages) -> growheap::Stats {
     heap.validate();
     heap.free_all();
     assert_eq!(heap.stats().live_bytes, 0);
-    heap.validate();
+    heap.check_reuse_after_free_all();
     heap.stats()
 }
 

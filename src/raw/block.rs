@@ -125,13 +125,13 @@ impl Block {
         unsafe { self.set_header(size | if prev_free { PREV_FREE } else { 0 }) }
     }
 
-    /// Mark as a slab of the small tier, with `size`. The block before a slab is in use.
+    /// Mark as a slab of the small tier, with `size`.
     ///
     /// # Safety
     /// As for [`set_used`](Self::set_used).
-    pub(crate) unsafe fn set_slab(self, size: usize) {
+    pub(crate) unsafe fn set_slab(self, size: usize, prev_free: bool) {
         // SAFETY: the header word is the block's first word.
-        unsafe { self.set_header(size | SLAB) }
+        unsafe { self.set_header(size | SLAB | if prev_free { PREV_FREE } else { 0 }) }
     }
 
     /// Mark as free with `size` and write the footer [tag:footer]. The block before a free block

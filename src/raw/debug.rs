@@ -3,11 +3,10 @@
 //!
 //! Cost: every free writes [`POISON`] over the whole block (a `memset` of its size) and walks
 //! the region list (one entry per run of contiguous memory, usually one to three). A small
-//! block whose bytes are all poison is looked up on its class's free list, which is a linear
-//! scan of that list; this happens only for blocks that look freed already.
+//! block is also looked up on its slab's free list: at most 4 KiB / class size entries.
 
 use super::block::{Block, GRANULE, WORD, block_size_for};
-use super::small::{class_of, class_size};
+use super::small::{Slab, SmallTier, class_of, class_size, slab_of};
 use super::{RawHeap, RegionHeader};
 use crate::source::PageSource;
 use core::alloc::Layout;
@@ -89,11 +88,7 @@ impl<S: PageSource> RawHeap<S> {
             Place::Outside => return Err(FreeError::NotFromThisHeap { ptr }),
         }
         if small {
-            let class = class_of(size);
-            if self.looks_poisoned(ptr, class_size(class)) && self.small_listed(ptr, class) {
-                return Err(FreeError::DoubleFree { ptr });
-            }
-            return Ok(());
+            return self.check_small_free(ptr, layout, class_of(size));
         }
         let block = Block(ptr);
         // SAFETY: `ptr` lies in handed-out memory of a region (checked above) and is
@@ -130,22 +125,33 @@ impl<S: PageSource> RawHeap<S> {
         Place::Outside
     }
 
-    fn looks_poisoned(&self, ptr: *mut u8, size: usize) -> bool {
-        // SAFETY: the block lies in handed-out memory (checked by the caller); the first word is
-        // the free-list link when the block is free, so only the bytes after it are compared.
-        let rest = unsafe { core::slice::from_raw_parts(ptr.wrapping_add(WORD), size - WORD) };
-        rest.iter().all(|&b| b == POISON)
-    }
-
-    fn small_listed(&self, ptr: *mut u8, class: usize) -> bool {
-        let mut node = self.small.free_lists[class];
+    /// A small block must sit on the class grid of a slab of its class, and be neither on the
+    /// slab's free list nor past its cursor.
+    fn check_small_free(&self, ptr: *mut u8, layout: Layout, class: usize) -> Result<(), FreeError> {
+        let slab = slab_of(ptr);
+        let header_word = slab.cast::<u8>().wrapping_sub(WORD);
+        if !matches!(self.region_of(header_word, WORD + size_of::<Slab>()), Place::HandedOut) {
+            return Err(FreeError::LayoutMismatch { ptr, layout });
+        }
+        // SAFETY: the slab's block header and slab header lie in handed-out memory (checked
+        // above); whether they really are a slab is what the flag tells.
+        let (is_slab, header) = unsafe { (Block(slab.cast()).is_slab(), &*slab) };
+        let first = SmallTier::first_block(slab).addr();
+        let on_grid = ptr.addr() >= first && (ptr.addr() - first) % class_size(class) == 0;
+        if !is_slab || header.class != class || !on_grid {
+            return Err(FreeError::LayoutMismatch { ptr, layout });
+        }
+        if ptr.addr() >= header.cursor.addr() {
+            return Err(FreeError::DoubleFree { ptr });
+        }
+        let mut node = header.free;
         while !node.is_null() {
             if node == ptr {
-                return true;
+                return Err(FreeError::DoubleFree { ptr });
             }
-            // SAFETY: listed blocks are free and hold their next link in their first word.
+            // SAFETY: listed blocks are free blocks of this slab, holding their next link.
             node = unsafe { node.cast::<*mut u8>().read() };
         }
-        false
+        Ok(())
     }
 }

@@ -1,8 +1,15 @@
-//! The small tier: size classes with LIFO free lists, cut from slabs by a bump cursor.
+//! The small tier: size classes served from 4 KiB slabs, one class per slab.
 //!
 //! Requests of at most [`SMALL_MAX`] bytes and alignment at most [`GRANULE`] are served here
-//! without any header: `dealloc` gets the `Layout`, so the class is known on the way back. A slab
-//! is a block of the coalescing tier flagged as such; the tier never sees the blocks inside it.
+//! without any per-block header: `dealloc` gets the `Layout`, so the class is known on the way
+//! back, and the slab is found by masking the pointer (slabs are [`SLAB_BYTES`]-aligned).
+//!
+//! A slab is a block of the coalescing tier, flagged as such. It starts with a [`Slab`] header,
+//! then blocks of its class: some cut by a bump cursor, the rest on its free list. Each class
+//! has a *current* slab that serves allocations, and a list of *partial* slabs that have free
+//! blocks. A slab whose last block is freed goes back to the coalescing tier at once, unless it
+//! is its class's current slab (kept, so that one block allocated and freed in a loop does not
+//! take and return a slab each time).
 
 use super::block::GRANULE;
 use core::ptr;
@@ -15,12 +22,16 @@ const LINEAR_MAX: usize = 128;
 const WIDE_STEP: usize = 16;
 /// Number of size classes.
 pub(crate) const CLASS_COUNT: usize = LINEAR_MAX / GRANULE + (SMALL_MAX - LINEAR_MAX) / WIDE_STEP;
-/// Bytes a new slab asks the coalescing tier for.
-pub(crate) const SLAB_REQUEST: usize = 4096 - 2 * GRANULE;
+/// Size and alignment of a slab's payload.
+pub(crate) const SLAB_BYTES: usize = 4096;
+/// Where a slab's first block starts, after its header.
+const FIRST_BLOCK: usize = size_of::<Slab>().next_multiple_of(GRANULE);
 
 static_assertions::const_assert_eq!(class_size(CLASS_COUNT - 1), SMALL_MAX);
-static_assertions::const_assert!(WIDE_STEP * 8 <= LINEAR_MAX + WIDE_STEP);
-static_assertions::const_assert!(SLAB_REQUEST >= 8 * SMALL_MAX);
+static_assertions::const_assert!(SLAB_BYTES.is_power_of_two());
+// Even the largest class fits several times in a slab (the slab loses one word to its block
+// header at the end).
+static_assertions::const_assert!(FIRST_BLOCK + 8 * SMALL_MAX <= SLAB_BYTES - GRANULE);
 
 /// The class that serves `size` bytes (`1..=SMALL_MAX`).
 pub(crate) const fn class_of(size: usize) -> usize {
@@ -38,93 +49,230 @@ pub(crate) const fn class_size(class: usize) -> usize {
     if class < linear { (class + 1) * GRANULE } else { LINEAR_MAX + (class - linear + 1) * WIDE_STEP }
 }
 
-/// The largest class whose blocks fit in `bytes`, if any.
-const fn largest_class_within(bytes: usize) -> Option<usize> {
-    if bytes < GRANULE {
-        None
-    } else if bytes < LINEAR_MAX + WIDE_STEP {
-        Some(if bytes >= LINEAR_MAX { LINEAR_MAX / GRANULE - 1 } else { bytes / GRANULE - 1 })
-    } else if bytes >= SMALL_MAX {
-        Some(CLASS_COUNT - 1)
-    } else {
-        Some(LINEAR_MAX / GRANULE + (bytes - LINEAR_MAX) / WIDE_STEP - 1)
+/// The header at the start of every slab.
+#[repr(C)]
+pub(crate) struct Slab {
+    /// The class whose blocks this slab holds.
+    pub(crate) class: usize,
+    /// Blocks handed out and not yet freed.
+    pub(crate) live: usize,
+    /// Free blocks, linked through their first word; null when empty.
+    pub(crate) free: *mut u8,
+    /// Next byte to cut a block from; `cursor <= end`. Bytes in `[cursor, end)` belong to no
+    /// block.
+    pub(crate) cursor: *mut u8,
+    /// End of the slab's payload.
+    pub(crate) end: *mut u8,
+    /// Neighbours on the class's partial list (null at the ends, and when not listed).
+    pub(crate) next: *mut Slab,
+    pub(crate) prev: *mut Slab,
+    /// Whether this slab is on its class's partial list [tag:partial]: it is not the current
+    /// slab, holds at least one live block, and has room for one more (a free block or bytes
+    /// past the cursor). A slab that is neither current nor listed is full.
+    pub(crate) listed: bool,
+}
+
+impl Slab {
+    /// Whether one more block of the slab's class fits.
+    pub(crate) fn has_room(&self) -> bool {
+        !self.free.is_null() || self.end.addr() - self.cursor.addr() >= class_size(self.class)
     }
 }
 
-/// Size-class free lists and the slab being cut.
+/// What a freed block leaves behind.
+pub(crate) enum Freed {
+    /// Nothing to do.
+    Kept,
+    /// The slab holds no live block and is not current: give it back to the coalescing tier.
+    EmptySlab(*mut Slab),
+}
+
+/// Per-class slabs.
 pub(crate) struct SmallTier {
-    /// LIFO list of free blocks per class, linked through their first word; null when empty.
-    /// Every block on `free_lists[c]` is `class_size(c)` bytes inside some slab.
-    pub(crate) free_lists: [*mut u8; CLASS_COUNT],
-    /// Next unused byte of the current slab; `cursor <= slab_end`. Bytes in
-    /// `[cursor, slab_end)` belong to no block.
-    pub(crate) cursor: *mut u8,
-    /// End of the current slab's payload (null before the first slab).
-    pub(crate) slab_end: *mut u8,
+    /// The slab each class allocates from, or null.
+    pub(crate) current: [*mut Slab; CLASS_COUNT],
+    /// Head of each class's partial list [ref:partial], or null.
+    pub(crate) partial: [*mut Slab; CLASS_COUNT],
+}
+
+/// The slab that holds `block`.
+pub(crate) fn slab_of(block: *mut u8) -> *mut Slab {
+    block.map_addr(|a| a & !(SLAB_BYTES - 1)).cast()
 }
 
 impl SmallTier {
     pub(crate) const fn new() -> Self {
-        SmallTier {
-            free_lists: [ptr::null_mut(); CLASS_COUNT],
-            cursor: ptr::null_mut(),
-            slab_end: ptr::null_mut(),
-        }
+        SmallTier { current: [ptr::null_mut(); CLASS_COUNT], partial: [ptr::null_mut(); CLASS_COUNT] }
     }
 
-    /// A free block of `class`: reused from its list, else cut from the slab. `None` when both
-    /// are empty; the caller then starts a new slab.
+    /// A block of `class` from the current slab, or else from a partial slab that becomes
+    /// current. `None` when neither has one; the caller then brings a new slab.
     ///
     /// # Safety
-    /// The lists and the slab hold only memory the heap owns and no live block.
+    /// Every slab the tier knows of is ours and consistent.
     #[inline]
     pub(crate) unsafe fn take(&mut self, class: usize) -> Option<*mut u8> {
-        let head = self.free_lists[class];
-        if !head.is_null() {
-            // SAFETY: a listed block is free, ours, and holds its next link in its first word
-            // (every class is at least GRANULE >= one pointer).
-            self.free_lists[class] = unsafe { head.cast::<*mut u8>().read() };
-            return Some(head);
+        let slab = self.current[class];
+        if !slab.is_null() {
+            // SAFETY: the current slab is ours.
+            if let Some(block) = unsafe { Self::take_from(slab, class) } {
+                return Some(block);
+            }
         }
-        let size = class_size(class);
-        if self.slab_end.addr() - self.cursor.addr() >= size {
-            let block = self.cursor;
-            self.cursor = block.wrapping_add(size);
-            return Some(block);
+        let partial = self.partial[class];
+        if partial.is_null() {
+            return None;
         }
-        None
+        // SAFETY: a listed slab is ours; it has a free block [ref:partial].
+        unsafe {
+            self.unlist(partial);
+            self.current[class] = partial;
+            Self::take_from(partial, class)
+        }
     }
 
-    /// Give a block of `class` back.
+    /// # Safety
+    /// `slab` is a slab of `class` that the heap owns.
+    #[inline]
+    unsafe fn take_from(slab: *mut Slab, class: usize) -> Option<*mut u8> {
+        // SAFETY: the header and every block of the slab are ours; a free block holds its next
+        // link in its first word (every class is at least one pointer wide).
+        unsafe {
+            let header = &mut *slab;
+            let block = header.free;
+            if !block.is_null() {
+                header.free = block.cast::<*mut u8>().read();
+                header.live += 1;
+                return Some(block);
+            }
+            let size = class_size(class);
+            if header.end.addr() - header.cursor.addr() >= size {
+                let block = header.cursor;
+                header.cursor = block.wrapping_add(size);
+                header.live += 1;
+                return Some(block);
+            }
+            None
+        }
+    }
+
+    /// Make `[payload, payload + capacity)` (SLAB_BYTES-aligned) the current slab of `class`.
+    /// The old current slab, if it still has free blocks, goes on the partial list.
+    ///
+    /// # Safety
+    /// The range is ours and given to the small tier until the slab is released.
+    pub(crate) unsafe fn install(&mut self, payload: *mut u8, capacity: usize, class: usize) {
+        debug_assert!(payload.addr() % SLAB_BYTES == 0 && capacity <= SLAB_BYTES);
+        let slab = payload.cast::<Slab>();
+        let first = payload.wrapping_add(FIRST_BLOCK);
+        // SAFETY: the range is ours and aligned for the header.
+        unsafe {
+            slab.write(Slab {
+                class,
+                live: 0,
+                free: ptr::null_mut(),
+                cursor: first,
+                end: payload.wrapping_add(capacity),
+                next: ptr::null_mut(),
+                prev: ptr::null_mut(),
+                listed: false,
+            });
+        }
+        let old = core::mem::replace(&mut self.current[class], slab);
+        // SAFETY: the old current slab is ours; a current slab is never listed. A new slab is
+        // installed only when the current one is full, but a slab with room must not be lost.
+        unsafe {
+            if !old.is_null() && (*old).live > 0 && (*old).has_room() {
+                self.list(old);
+            }
+        }
+    }
+
+    /// Give a block of `class` back to its slab.
     ///
     /// # Safety
     /// `block` was handed out by [`take`](Self::take) for `class` and is no longer used.
     #[inline]
-    pub(crate) unsafe fn put(&mut self, block: *mut u8, class: usize) {
-        if block.wrapping_add(class_size(class)) == self.cursor {
-            // The block is the last one cut from the slab: give its bytes back to the cursor.
-            self.cursor = block;
-            return;
+    pub(crate) unsafe fn put(&mut self, block: *mut u8, class: usize) -> Freed {
+        let slab = slab_of(block);
+        // SAFETY: the block lies in a slab of ours (slabs are SLAB_BYTES-aligned and the block
+        // was cut from one), so the header is ours; the block is free now.
+        unsafe {
+            let header = &mut *slab;
+            header.live -= 1;
+            if block.wrapping_add(class_size(class)) == header.cursor {
+                // The last block cut: give its bytes back to the cursor.
+                header.cursor = block;
+            } else {
+                block.cast::<*mut u8>().write(header.free);
+                header.free = block;
+            }
+            if slab == self.current[class] {
+                return Freed::Kept;
+            }
+            if header.live == 0 {
+                if header.listed {
+                    self.unlist(slab);
+                }
+                return Freed::EmptySlab(slab);
+            }
+            if !header.listed {
+                // It had been full; now it has room.
+                self.list(slab);
+            }
         }
-        // SAFETY: the block is ours again and at least one pointer wide; GRANULE alignment
-        // covers a pointer's alignment.
-        unsafe { block.cast::<*mut u8>().write(self.free_lists[class]) };
-        self.free_lists[class] = block;
+        Freed::Kept
     }
 
-    /// Start cutting a new slab `[start, end)`. What is left of the old slab goes to the free
-    /// list of the largest class it holds, so no byte is stranded for good.
-    ///
+    /// Current slabs that hold no live block, detached from their class; the caller gives them
+    /// back to the coalescing tier.
+    pub(crate) fn detach_empty_current(&mut self) -> impl Iterator<Item = *mut Slab> + '_ {
+        self.current.iter_mut().filter_map(|slot| {
+            // SAFETY: a current slab is ours.
+            let empty = !slot.is_null() && unsafe { (**slot).live == 0 };
+            empty.then(|| core::mem::replace(slot, ptr::null_mut()))
+        })
+    }
+
     /// # Safety
-    /// `[start, end)` is memory the heap owns and gives to the small tier for good.
-    pub(crate) unsafe fn start_slab(&mut self, start: *mut u8, end: *mut u8) {
-        let leftover = self.slab_end.addr() - self.cursor.addr();
-        if let Some(class) = largest_class_within(leftover) {
-            // SAFETY: the leftover bytes belong to no block and lie in the old slab.
-            unsafe { self.put(self.cursor, class) };
+    /// `slab` is ours, not current and not listed.
+    unsafe fn list(&mut self, slab: *mut Slab) {
+        // SAFETY: the slab and the list head are ours.
+        unsafe {
+            let class = (*slab).class;
+            let head = self.partial[class];
+            (*slab).next = head;
+            (*slab).prev = ptr::null_mut();
+            (*slab).listed = true;
+            if !head.is_null() {
+                (*head).prev = slab;
+            }
+            self.partial[class] = slab;
         }
-        self.cursor = start;
-        self.slab_end = end;
+    }
+
+    /// # Safety
+    /// `slab` is on its class's partial list.
+    unsafe fn unlist(&mut self, slab: *mut Slab) {
+        // SAFETY: the slab and its list neighbours are ours.
+        unsafe {
+            let Slab { next, prev, class, .. } = *slab;
+            if prev.is_null() {
+                self.partial[class] = next;
+            } else {
+                (*prev).next = next;
+            }
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            (*slab).listed = false;
+        }
+    }
+
+    /// First block offset in a slab, for the validator.
+    #[cfg(any(test, feature = "testing", feature = "debug-checks"))]
+    pub(crate) const fn first_block(slab: *mut Slab) -> *mut u8 {
+        slab.cast::<u8>().wrapping_add(FIRST_BLOCK)
     }
 }
 
@@ -142,16 +290,6 @@ mod tests {
             // Below 64 bytes the granule dominates; above, the waste stays under 1/8.
             assert!(block - size < GRANULE || (block - size) * 8 <= block, "waste at {size}");
             assert_eq!(block % GRANULE, 0);
-        }
-    }
-
-    #[test]
-    fn leftover_goes_to_the_largest_class_it_holds() {
-        assert_eq!(largest_class_within(7), None);
-        for bytes in GRANULE..SMALL_MAX * 2 {
-            let class = largest_class_within(bytes).unwrap();
-            assert!(class_size(class) <= bytes);
-            assert!(class + 1 == CLASS_COUNT || class_size(class + 1) > bytes, "at {bytes}");
         }
     }
 }

@@ -7,14 +7,13 @@
 extern crate std;
 
 use super::block::{Block, GRANULE, MIN_BLOCK, WORD};
-use super::small::{CLASS_COUNT, class_size};
+use super::small::{CLASS_COUNT, SLAB_BYTES, Slab, SmallTier, class_size};
 use super::tlsf::FreeIndex;
 use super::{FIRST_PAYLOAD, RawHeap, RegionHeader};
 use crate::source::PageSource;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::format;
 use std::string::String;
-use std::vec::Vec;
 
 /// What [`RawHeap::validate`] says of a broken invariant.
 pub type ValidationError = String;
@@ -32,8 +31,10 @@ pub struct HeapReport {
     pub free_bytes: usize,
     /// Slabs of the small tier.
     pub slabs: usize,
-    /// Free blocks on the small tier's class lists.
+    /// Free blocks inside slabs.
     pub small_free_blocks: usize,
+    /// Live blocks inside slabs.
+    pub small_live_blocks: usize,
     /// Fresh bytes above `top` in the current region.
     pub fresh_bytes: usize,
     /// Bytes spanned by all regions.
@@ -89,7 +90,7 @@ impl<S: PageSource> RawHeap<S> {
         current: bool,
         report: &mut HeapReport,
         free_blocks: &mut BTreeMap<usize, usize>,
-        slabs: &mut BTreeMap<usize, usize>,
+        slabs: &mut BTreeMap<usize, (Block, usize)>,
     ) -> Result<(), String> {
         let mut block = Block(region.cast::<u8>().wrapping_add(FIRST_PAYLOAD));
         let mut prev_free = false;
@@ -131,7 +132,7 @@ impl<S: PageSource> RawHeap<S> {
                 report.free_blocks += 1;
                 report.free_bytes += size;
             } else if is_slab {
-                slabs.insert(block.payload().addr(), size - WORD);
+                slabs.insert(block.payload().addr(), (block, size));
                 report.slabs += 1;
             } else {
                 report.used_blocks += 1;
@@ -168,40 +169,74 @@ impl<S: PageSource> RawHeap<S> {
 
     fn check_small_tier(
         &self,
-        slabs: &BTreeMap<usize, usize>,
+        slabs: &BTreeMap<usize, (Block, usize)>,
         report: &mut HeapReport,
     ) -> Result<(), String> {
-        // Every range the small tier claims as free, to check that none overlaps another.
-        let mut ranges: Vec<(usize, usize)> = Vec::new();
-        let slab_of = |addr: usize, len: usize| {
-            slabs.range(..=addr).next_back().filter(|&(&start, &cap)| addr + len <= start + cap)
-        };
-        let (cursor, slab_end) = (self.small.cursor, self.small.slab_end);
-        ensure!(cursor.addr() <= slab_end.addr(), "small cursor past its slab");
-        if !slab_end.is_null() {
-            let slab = slab_of(cursor.addr(), slab_end.addr() - cursor.addr());
-            ensure!(
-                slab.is_some_and(|(&s, &cap)| s + cap == slab_end.addr()),
-                "small cursor outside its slab"
-            );
-            ranges.push((cursor.addr(), slab_end.addr()));
-        }
+        let tier = &self.small;
+        let mut listed = BTreeSet::new();
         for class in 0..CLASS_COUNT {
-            let size = class_size(class);
-            let mut node = self.small.free_lists[class];
+            let mut node = tier.partial[class];
+            let mut prev = core::ptr::null_mut();
             while !node.is_null() {
-                ensure!(node.addr() % GRANULE == 0, "small block {node:p} misaligned");
-                ensure!(slab_of(node.addr(), size).is_some(), "small block {node:p} outside every slab");
-                ranges.push((node.addr(), node.addr() + size));
-                report.small_free_blocks += 1;
-                ensure!(ranges.len() <= slabs.values().sum::<usize>() / GRANULE + 1, "small list cycles");
-                // SAFETY: the node lies in a slab (checked above) and is free, so its link is ours.
-                node = unsafe { node.cast::<*mut u8>().read() };
+                ensure!(slabs.contains_key(&node.addr()), "partial slab {node:p} is not a slab block");
+                // SAFETY: the node is a slab block of the heap (checked above).
+                let header = unsafe { &*node };
+                ensure!(header.class == class && header.listed, "slab {node:p} on the wrong list");
+                ensure!(header.prev == prev, "broken prev link at slab {node:p}");
+                ensure!(node != tier.current[class], "current slab {node:p} is listed");
+                ensure!(listed.insert(node.addr()), "partial list of class {class} cycles");
+                prev = node;
+                node = header.next;
+            }
+            let current = tier.current[class];
+            if !current.is_null() {
+                ensure!(slabs.contains_key(&current.addr()), "current slab {current:p} is not a slab block");
+                // SAFETY: as above.
+                ensure!(unsafe { (*current).class } == class, "current slab {current:p} of another class");
             }
         }
-        ranges.sort_unstable();
-        for pair in ranges.windows(2) {
-            ensure!(pair[0].1 <= pair[1].0, "small free blocks overlap at {:#x}", pair[1].0);
+        for (&payload, &(block, size)) in slabs {
+            let slab = block.payload().cast::<Slab>();
+            ensure!(payload % SLAB_BYTES == 0, "slab {slab:p} misaligned");
+            // SAFETY: every slab block starts with a header the small tier wrote.
+            let header = unsafe { &*slab };
+            ensure!(header.class < CLASS_COUNT, "slab {slab:p} has class {}", header.class);
+            let class_bytes = class_size(header.class);
+            let first = SmallTier::first_block(slab);
+            let end = payload + (size - WORD).min(SLAB_BYTES);
+            ensure!(header.end.addr() == end, "slab {slab:p} ends at {:p}, not {end:#x}", header.end);
+            let (cursor, first) = (header.cursor.addr(), first.addr());
+            ensure!(first <= cursor && cursor <= end, "slab {slab:p} cursor out of range");
+            ensure!((cursor - first) % class_bytes == 0, "slab {slab:p} cursor off the class grid");
+            let cut = (cursor - first) / class_bytes;
+            let mut free = BTreeSet::new();
+            let mut node = header.free;
+            while !node.is_null() {
+                let at = node.addr();
+                ensure!(
+                    at >= first && at < cursor && (at - first) % class_bytes == 0,
+                    "free block {node:p} off its slab's grid"
+                );
+                ensure!(free.insert(at), "free list of slab {slab:p} cycles");
+                // SAFETY: the node is a free block of this slab (checked above).
+                node = unsafe { node.cast::<*mut u8>().read() };
+            }
+            ensure!(
+                header.live + free.len() == cut,
+                "slab {slab:p}: {} live + {} free != {cut} cut",
+                header.live,
+                free.len()
+            );
+            ensure!(header.listed == listed.contains(&payload), "slab {slab:p} listed flag wrong");
+            if tier.current[header.class] != slab {
+                ensure!(header.live > 0, "empty slab {slab:p} was not released");
+                ensure!(
+                    header.listed == header.has_room(),
+                    "slab {slab:p} has room but is not listed, or the reverse"
+                );
+            }
+            report.small_free_blocks += free.len();
+            report.small_live_blocks += header.live;
         }
         Ok(())
     }

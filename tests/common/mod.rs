@@ -3,6 +3,8 @@
 //! the whole-heap validator.
 #![allow(dead_code)]
 
+pub mod actions;
+
 use growheap::Stats;
 use growheap::raw::{HeapReport, Limits, RawHeap};
 use growheap::source::{FakePages, PAGE_SIZE};
@@ -254,6 +256,26 @@ impl Checked {
         self.check_stats();
         self.check_no_trespass();
         self.validate_heap()
+    }
+
+    /// After everything is freed and the empty slabs are released, the heap holds no block and
+    /// one allocation as large as the current region's whole free space succeeds without
+    /// growing: no fragmentation was leaked.
+    pub fn check_reuse_after_free_all(&mut self) {
+        assert_eq!(self.live_count(), 0, "free everything first");
+        self.heap.release_empty_slabs();
+        let report = self.validate();
+        assert_eq!((report.used_blocks, report.slabs), (0, 0), "blocks left after freeing all: {report:?}");
+        // Each closed region is one free block at most; the current one is all fresh memory.
+        assert!(report.free_blocks < report.regions, "fragments left: {report:?}");
+        let word = size_of::<usize>();
+        let whole = report.fresh_bytes.saturating_sub(word) & !7;
+        if whole > 0 {
+            let grown = self.stats().pages_grown;
+            let block = self.alloc(whole, 8).expect("the whole free space must be one block");
+            assert_eq!(self.stats().pages_grown, grown, "serving the free space must not grow");
+            self.dealloc(block);
+        }
     }
 
     /// Every live block still holds its fill.

@@ -1,0 +1,85 @@
+//! The fuzz body: bytes become a sequence of heap actions, each checked by [`Checked`]. The
+//! cargo-fuzz target in `fuzz/` and the seeded test `tests/fuzz_seeded.rs` both run it.
+
+use super::Checked;
+use growheap::raw::Limits;
+use growheap::source::FakePages;
+
+/// Pages the fake memory may reach: several MiB, enough for multi-page blocks, small enough to
+/// keep each run quick.
+const MAX_PAGES: usize = 256;
+
+/// Reads the input a few bytes at a time; an exhausted input reads as zeros.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        let (&first, rest) = self.0.split_first().unwrap_or((&0, &[]));
+        self.0 = rest;
+        first
+    }
+
+    fn size(&mut self) -> usize {
+        // Up to 4 pages and a bit: 18 bits of size.
+        let raw =
+            usize::from(self.byte()) | usize::from(self.byte()) << 8 | usize::from(self.byte() & 3) << 16;
+        match self.byte() % 4 {
+            // Mostly small sizes, as programs use.
+            0 | 1 => raw % 300,
+            2 => raw % 20_000,
+            _ => raw,
+        }
+    }
+
+    fn align(&mut self) -> usize {
+        // 1 to 128 KiB, mostly small.
+        let shift = self.byte() % 32;
+        1 << if shift < 18 { shift / 4 } else { shift - 14 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Run the actions `data` describes, checking everything after each one; then free everything
+/// and check that the freed memory serves a large block again.
+pub fn run(data: &[u8]) {
+    let mut input = Input(data);
+    let fake = if input.byte() % 2 == 0 {
+        FakePages::unknown_like(MAX_PAGES)
+    } else {
+        FakePages::wasi_like(MAX_PAGES)
+    };
+    let mut heap = Checked::new(fake, Limits::NONE);
+    let mut capped = false;
+    while !input.is_empty() {
+        let live = heap.live_count();
+        match input.byte() % 8 {
+            0 => drop(heap.alloc(input.size(), input.align())),
+            1 => drop(heap.alloc_zeroed(input.size(), input.align())),
+            2 if live > 0 => {
+                let block = heap.nth_live(usize::from(input.byte()) % live).unwrap();
+                heap.dealloc(block);
+            }
+            3 if live > 0 => {
+                let block = heap.nth_live(usize::from(input.byte()) % live).unwrap();
+                heap.realloc(block, input.size());
+            }
+            4 => drop(heap.reserve(input.size())),
+            5 => heap.fake().refuse_next_grows(1),
+            6 => drop(heap.fake().grow_foreign(usize::from(input.byte() % 3) + 1)),
+            7 => {
+                // Cap memory where it is now, or lift the cap again.
+                let now = heap.fake().pages().0;
+                heap.fake().set_max_pages(if capped { MAX_PAGES } else { now });
+                capped = !capped;
+            }
+            _ => {}
+        }
+    }
+    heap.verify_all();
+    heap.free_all();
+    assert_eq!(heap.stats().live_bytes, 0);
+    heap.check_reuse_after_free_all();
+}
