@@ -1,0 +1,132 @@
+//! The wasmtime side: two engines (one counting fuel, one running free for wall-clock time), a
+//! limiter that counts `memory.grow` calls and caps memory, and typed access to a guest.
+
+use wasmtime::{Config, Engine, Instance, Memory, Module, ResourceLimiter, Store};
+
+pub const PAGE_BYTES: u64 = 65536;
+/// Fuel the metered store starts with: far more than any workload burns.
+const FUEL_BUDGET: u64 = u64::MAX / 2;
+
+/// Counts growths of linear memory after instantiation and refuses growth past a cap.
+pub struct GrowCounter {
+    cap_bytes: usize,
+    armed: bool,
+    pub grow_calls: u64,
+    pub refused: u64,
+}
+
+impl ResourceLimiter for GrowCounter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.cap_bytes {
+            self.refused += 1;
+            return Ok(false);
+        }
+        if self.armed && desired > current {
+            self.grow_calls += 1;
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// One guest compiled for both engines.
+pub struct Modules {
+    pub metered: Module,
+    pub free: Module,
+}
+
+/// The two engines and the memory cap every instance gets.
+pub struct Engines {
+    pub metered: Engine,
+    pub free: Engine,
+    pub cap_pages: u64,
+}
+
+impl Engines {
+    pub fn new(cap_pages: u64) -> wasmtime::Result<Self> {
+        let mut metered = Config::new();
+        metered.consume_fuel(true);
+        Ok(Engines { metered: Engine::new(&metered)?, free: Engine::new(&Config::new())?, cap_pages })
+    }
+
+    pub fn compile(&self, path: &std::path::Path) -> wasmtime::Result<Modules> {
+        let bytes = std::fs::read(path)?;
+        Ok(Modules { metered: Module::new(&self.metered, &bytes)?, free: Module::new(&self.free, &bytes)? })
+    }
+
+    pub fn metered_guest(&self, modules: &Modules) -> wasmtime::Result<Guest> {
+        Guest::new(&self.metered, &modules.metered, true, self.cap_pages)
+    }
+
+    pub fn free_guest(&self, modules: &Modules) -> wasmtime::Result<Guest> {
+        Guest::new(&self.free, &modules.free, false, self.cap_pages)
+    }
+}
+
+/// One fresh instance of a guest.
+pub struct Guest {
+    pub store: Store<GrowCounter>,
+    instance: Instance,
+    memory: Memory,
+    initial_pages: u64,
+}
+
+impl Guest {
+    /// Instantiate `module`; `metered` must say whether `engine` counts fuel.
+    pub fn new(engine: &Engine, module: &Module, metered: bool, cap_pages: u64) -> wasmtime::Result<Self> {
+        let limiter = GrowCounter {
+            cap_bytes: usize::try_from(cap_pages * PAGE_BYTES)?,
+            armed: false,
+            grow_calls: 0,
+            refused: 0,
+        };
+        let mut store = Store::new(engine, limiter);
+        store.limiter(|counter| counter);
+        if metered {
+            store.set_fuel(FUEL_BUDGET)?;
+        }
+        let instance = Instance::new(&mut store, module, &[])?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| wasmtime::format_err!("guest exports no memory"))?;
+        let initial_pages = memory.size(&store);
+        store.data_mut().armed = true;
+        Ok(Guest { store, instance, memory, initial_pages })
+    }
+
+    pub fn pages_grown(&self) -> u64 {
+        self.memory.size(&self.store) - self.initial_pages
+    }
+
+    pub fn fuel_left(&self) -> wasmtime::Result<u64> {
+        self.store.get_fuel()
+    }
+
+    pub fn call0(&mut self, name: &str) -> wasmtime::Result<u32> {
+        let function = self.instance.get_typed_func::<(), u32>(&mut self.store, name)?;
+        function.call(&mut self.store, ())
+    }
+
+    pub fn call1(&mut self, name: &str, argument: u32) -> wasmtime::Result<u32> {
+        let function = self.instance.get_typed_func::<u32, u32>(&mut self.store, name)?;
+        function.call(&mut self.store, argument)
+    }
+
+    pub fn call2(&mut self, name: &str, first: u32, second: u32) -> wasmtime::Result<u32> {
+        let function = self.instance.get_typed_func::<(u32, u32), u32>(&mut self.store, name)?;
+        function.call(&mut self.store, (first, second))
+    }
+
+    pub fn call_unit(&mut self, name: &str) -> wasmtime::Result<()> {
+        let function = self.instance.get_typed_func::<(), ()>(&mut self.store, name)?;
+        function.call(&mut self.store, ())
+    }
+
+    pub fn call_u64(&mut self, name: &str) -> wasmtime::Result<u64> {
+        let function = self.instance.get_typed_func::<(), u64>(&mut self.store, name)?;
+        function.call(&mut self.store, ())
+    }
+}

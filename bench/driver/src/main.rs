@@ -1,0 +1,163 @@
+//! growheap-bench: runs the benchmark guests under wasmtime and writes `results.md` and
+//! `chart.svg`. `scripts/bench` builds the guests, measures module sizes and the Node run, then
+//! calls this. See `bench/README.md`.
+//!
+//! ```text
+//! growheap-bench list
+//! growheap-bench run --wasm DIR --out DIR [--only A,B] [--workloads W,W] [--runs N]
+//!                    [--instances N] [--cap-pages N] [--sizes FILE] [--node FILE]
+//!                    [--slow A,B] [--date DATE] [--command TEXT]
+//! ```
+
+mod allocators;
+mod chart;
+mod context;
+mod host;
+mod measure;
+mod report;
+mod targets;
+mod workloads;
+
+use allocators::{ALLOCATORS, Allocator, Role};
+use measure::{Measurement, Repeats};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use workloads::{WORKLOADS, Workload};
+
+/// One allocator on one workload.
+pub struct Row {
+    pub allocator: &'static Allocator,
+    pub workload: Workload,
+    pub measurement: Measurement,
+    pub peak_live_bytes: u64,
+}
+
+struct Options {
+    wasm_dir: PathBuf,
+    out_dir: PathBuf,
+    allocators: Vec<&'static Allocator>,
+    workloads: Vec<Workload>,
+    repeats: Repeats,
+    /// Allocators too slow for the full repeats: 1 instance, 1 timed run.
+    slow: Vec<&'static Allocator>,
+    cap_pages: u64,
+    context: context::Context,
+}
+
+fn parse_list<T>(text: &str, find: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
+    text.split(',').map(|name| find(name.trim()).ok_or_else(|| format!("unknown name {name:?}"))).collect()
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        wasm_dir: PathBuf::new(),
+        out_dir: PathBuf::from("bench/results"),
+        allocators: ALLOCATORS.iter().collect(),
+        workloads: WORKLOADS.to_vec(),
+        repeats: Repeats { timed_runs: 5, instances: 5 },
+        slow: Vec::new(),
+        cap_pages: 4096,
+        context: context::Context::default(),
+    };
+    let mut pairs = args.chunks(2);
+    for pair in &mut pairs {
+        let [flag, value] = pair else { return Err(format!("{} needs a value", pair[0])) };
+        let number = || value.parse::<u32>().map_err(|_| format!("{flag}: not a number: {value}"));
+        match flag.as_str() {
+            "--wasm" => options.wasm_dir = PathBuf::from(value),
+            "--out" => options.out_dir = PathBuf::from(value),
+            "--only" => options.allocators = parse_list(value, allocators::find)?,
+            "--workloads" => options.workloads = parse_list(value, workloads::find)?,
+            "--slow" => options.slow = parse_list(value, allocators::find)?,
+            "--runs" => options.repeats.timed_runs = number()?,
+            "--instances" => options.repeats.instances = number()?,
+            "--cap-pages" => options.cap_pages = u64::from(number()?),
+            "--sizes" => options.context.sizes = context::read_tsv(value, 1)?,
+            "--node" => options.context.node = context::read_tsv(value, 2)?,
+            "--date" => options.context.date = value.clone(),
+            "--command" => options.context.command = value.clone(),
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    if options.repeats.instances == 0 || options.repeats.timed_runs == 0 {
+        return Err("--runs and --instances must be at least 1".into());
+    }
+    Ok(options)
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Peer => "peer",
+        Role::Floor => "floor",
+        Role::Null => "null",
+        Role::Census => "census",
+        Role::Step(_) => "step",
+    }
+}
+
+fn run(options: &Options) -> wasmtime::Result<()> {
+    let engines = host::Engines::new(options.cap_pages)?;
+    let wasm = |allocator: &Allocator| options.wasm_dir.join(format!("{}.wasm", allocator.name));
+    let census = engines.compile(&wasm(allocators::find("census").expect("census is listed")))?;
+    let mut rows = Vec::new();
+    for &allocator in &options.allocators {
+        let workloads: Vec<Workload> =
+            options.workloads.iter().copied().filter(|workload| workload.runs_on(allocator.role)).collect();
+        if workloads.is_empty() || allocator.role == Role::Census {
+            continue;
+        }
+        let modules = engines.compile(&wasm(allocator))?;
+        let slow = options.slow.iter().any(|slow| slow.name == allocator.name);
+        let repeats = if slow { Repeats::ONCE } else { options.repeats };
+        for workload in workloads {
+            eprint!("bench: {:<16} {:<24} ", allocator.name, workload.key());
+            let started = std::time::Instant::now();
+            let measurement = measure::measure(&engines, &modules, workload, repeats)?;
+            let peak_live_bytes = measure::peak_live_bytes(&engines, &census, workload, repeats)?;
+            eprintln!(
+                "{:>8.1} fuel/action {:>7.2} actions/us {:>5} pages{} ({:.1}s)",
+                measurement.fuel_per_action,
+                measurement.speed.median,
+                measurement.pages_grown,
+                if measurement.complete { "" } else { "  INCOMPLETE" },
+                started.elapsed().as_secs_f64()
+            );
+            rows.push(Row { allocator, workload, measurement, peak_live_bytes });
+        }
+    }
+    std::fs::create_dir_all(&options.out_dir)?;
+    let markdown = report::markdown(&rows, &options.context, options.repeats, &options.slow, options.cap_pages);
+    std::fs::write(options.out_dir.join("results.md"), markdown)?;
+    std::fs::write(options.out_dir.join("chart.svg"), chart::svg(&rows, &options.context))?;
+    eprintln!("bench: wrote {}/results.md and chart.svg", options.out_dir.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.split_first() {
+        Some((command, [])) if command == "list" => {
+            for allocator in ALLOCATORS {
+                println!("{}\t{}", allocator.name, role_name(allocator.role));
+            }
+            ExitCode::SUCCESS
+        }
+        Some((command, rest)) if command == "run" => match parse_options(rest) {
+            Err(message) => {
+                eprintln!("growheap-bench: {message}");
+                ExitCode::from(2)
+            }
+            Ok(options) => match run(&options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("growheap-bench: {error:?}");
+                    ExitCode::FAILURE
+                }
+            },
+        },
+        _ => {
+            eprintln!("usage: growheap-bench list | growheap-bench run --wasm DIR [options] (see bench/README.md)");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! One allocator on one workload: fuel per action on a metered instance, wall-clock speed over
+//! several fresh instances, pages and `memory.grow` calls, and pages after each growth step.
+
+use crate::host::{Engines, Guest, Modules};
+use crate::workloads::Workload;
+use std::time::Instant;
+
+/// Median, min and max of a sample.
+#[derive(Clone, Copy)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(mut sample: Vec<f64>) -> Spread {
+        sample.sort_by(f64::total_cmp);
+        let middle = sample.len() / 2;
+        let median =
+            if sample.len() % 2 == 1 { sample[middle] } else { (sample[middle - 1] + sample[middle]) / 2.0 };
+        Spread { median, min: sample[0], max: sample[sample.len() - 1] }
+    }
+}
+
+pub struct Measurement {
+    pub fuel_per_action: f64,
+    /// Actions per microsecond, wall clock.
+    pub speed: Spread,
+    pub pages_grown: u64,
+    pub grow_calls: u64,
+    pub refused_grows: u64,
+    /// Every run did all its actions.
+    pub complete: bool,
+    /// Pages grown after each step (growth patterns only).
+    pub pages_by_step: Vec<u64>,
+}
+
+/// How many runs and instances.
+#[derive(Clone, Copy)]
+pub struct Repeats {
+    pub timed_runs: u32,
+    pub instances: u32,
+}
+
+impl Repeats {
+    /// For allocators too slow for more: one instance, one timed run (after the warm-up).
+    pub const ONCE: Repeats = Repeats { timed_runs: 1, instances: 1 };
+
+    fn timed_runs(self, workload: Workload) -> u32 {
+        if workload.warms_up() { self.timed_runs } else { 1 }
+    }
+}
+
+/// Warm up if the workload does, then the timed runs: (actions, all complete).
+fn timed_runs(
+    guest: &mut Guest,
+    workload: Workload,
+    runs: u32,
+    after_step: &mut dyn FnMut(u64),
+) -> wasmtime::Result<(u64, bool)> {
+    let (mut actions, mut complete) = (0, true);
+    for _ in 0..runs {
+        let run = workload.run(guest, after_step)?;
+        actions += run.actions;
+        complete &= run.complete;
+    }
+    Ok((actions, complete))
+}
+
+fn warm_up(guest: &mut Guest, workload: Workload) -> wasmtime::Result<bool> {
+    if workload.warms_up() { Ok(workload.run(guest, &mut |_| {})?.complete) } else { Ok(true) }
+}
+
+pub fn measure(engines: &Engines, modules: &Modules, workload: Workload, repeats: Repeats) -> wasmtime::Result<Measurement> {
+    let runs = repeats.timed_runs(workload);
+    let mut guest = engines.metered_guest(modules)?;
+    let warm = warm_up(&mut guest, workload)?;
+    let fuel_before = guest.fuel_left()?;
+    let mut pages_by_step = Vec::new();
+    let (actions, complete) = timed_runs(&mut guest, workload, runs, &mut |pages| pages_by_step.push(pages))?;
+    let fuel_per_action = (fuel_before - guest.fuel_left()?) as f64 / actions.max(1) as f64;
+    let counter = guest.store.data();
+    let (grow_calls, refused_grows) = (counter.grow_calls, counter.refused);
+    let pages_grown = guest.pages_grown();
+
+    let mut speeds = Vec::new();
+    for _ in 0..repeats.instances {
+        let mut guest = engines.free_guest(modules)?;
+        warm_up(&mut guest, workload)?;
+        let start = Instant::now();
+        let (actions, _) = timed_runs(&mut guest, workload, runs, &mut |_| {})?;
+        speeds.push(actions as f64 / start.elapsed().as_secs_f64() / 1e6);
+    }
+    Ok(Measurement {
+        fuel_per_action,
+        speed: Spread::of(speeds),
+        pages_grown,
+        grow_calls,
+        refused_grows,
+        complete: warm && complete,
+        pages_by_step,
+    })
+}
+
+/// Peak live bytes of the workload, from the census build: the same warm-up and runs, counted.
+pub fn peak_live_bytes(engines: &Engines, census: &Modules, workload: Workload, repeats: Repeats) -> wasmtime::Result<u64> {
+    let mut guest = engines.metered_guest(census)?;
+    guest.call_unit("census_reset")?;
+    warm_up(&mut guest, workload)?;
+    timed_runs(&mut guest, workload, repeats.timed_runs(workload), &mut |_| {})?;
+    guest.call_u64("census_peak")
+}

@@ -1,0 +1,186 @@
+//! results.md: the targets, then one table per question (speed, memory, growth, grow step,
+//! module size), with the machine and toolchain they were measured on.
+
+use crate::allocators::{ALLOCATORS, Allocator, GROWHEAP, Role, STD, TALC};
+use crate::context::{self, Context};
+use crate::measure::Repeats;
+use crate::targets::{self, footprint, node_speed, own_cost, row};
+use crate::workloads::{WORKLOADS, Workload};
+use crate::Row;
+use std::fmt::Write;
+
+fn ratio(mine: Option<f64>, theirs: Option<f64>) -> String {
+    match (mine, theirs) {
+        (Some(mine), Some(theirs)) if theirs != 0.0 => format!("{:.2}×", mine / theirs),
+        _ => "–".into(),
+    }
+}
+
+fn optional(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "–".into(), |value| format!("{value:.decimals$}"))
+}
+
+fn header(out: &mut String, columns: &[&str]) {
+    let _ = writeln!(out, "| {} |", columns.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(columns.len()));
+}
+
+fn line(out: &mut String, cells: &[String]) {
+    let _ = writeln!(out, "| {} |", cells.join(" | "));
+}
+
+fn label(row: &Row) -> String {
+    let mark = if row.measurement.complete { "" } else { " (gave up: out of memory)" };
+    let name = if row.allocator.name == GROWHEAP { format!("**{}**", row.allocator.label) } else { row.allocator.label.to_string() };
+    format!("{name}{mark}")
+}
+
+fn speed_table(out: &mut String, rows: &[Row], context: &Context, workload: Workload) {
+    let _ = writeln!(out, "\n### {}\n", workload.title());
+    header(out, &[
+        "allocator", "fuel/action", "own cost (− floor)", "cost ÷ talc", "cost ÷ std",
+        "actions/µs median (min–max)", "÷ talc", "÷ std", "Node actions/µs (min–max)", "Node ÷ talc", "Node ÷ std",
+    ]);
+    let speed = |name: &str| row(rows, name, workload).map(|row| row.measurement.speed.median);
+    let node = |name: &str| node_speed(context, name, workload);
+    for row in rows.iter().filter(|row| row.workload == workload && matches!(row.allocator.role, Role::Peer | Role::Floor)) {
+        let name = row.allocator.name;
+        let cost = own_cost(rows, name, workload);
+        let spread = row.measurement.speed;
+        let node_spread = context.node.get(&format!("{name}\t{}", workload.key()));
+        let node_cell = node_spread.filter(|values| values.len() >= 3).map_or_else(
+            || "–".into(),
+            |values| format!("{} ({}–{})", values[0], values[1], values[2]),
+        );
+        line(out, &[
+            label(row),
+            format!("{:.1}", row.measurement.fuel_per_action),
+            optional(cost, 1),
+            ratio(cost, own_cost(rows, TALC, workload)),
+            ratio(cost, own_cost(rows, STD, workload)),
+            format!("{:.2} ({:.2}–{:.2})", spread.median, spread.min, spread.max),
+            ratio(Some(spread.median), speed(TALC)),
+            ratio(Some(spread.median), speed(STD)),
+            node_cell,
+            ratio(node(name), node(TALC)),
+            ratio(node(name), node(STD)),
+        ]);
+    }
+}
+
+fn memory_table(out: &mut String, rows: &[Row], workload: Workload) {
+    let _ = writeln!(out, "\n### {}\n", workload.title());
+    header(out, &[
+        "allocator", "pages grown", "memory.grow calls", "peak live bytes", "footprint", "physical floor (pages)",
+        "fuel/action", "actions/µs median",
+    ]);
+    for row in rows.iter().filter(|row| row.workload == workload && row.allocator.role == Role::Peer) {
+        let m = &row.measurement;
+        let refused = if m.refused_grows > 0 { format!(" ({} refused)", m.refused_grows) } else { String::new() };
+        line(out, &[
+            label(row),
+            m.pages_grown.to_string(),
+            format!("{}{refused}", m.grow_calls),
+            row.peak_live_bytes.to_string(),
+            format!("{:.3}", footprint(row)),
+            row.peak_live_bytes.div_ceil(crate::host::PAGE_BYTES).to_string(),
+            format!("{:.1}", m.fuel_per_action),
+            format!("{:.2}", m.speed.median),
+        ]);
+    }
+}
+
+fn growth_table(out: &mut String, rows: &[Row]) {
+    let growth: Vec<Workload> = WORKLOADS.iter().copied().filter(|workload| workload.is_growth()).collect();
+    let mut columns = vec!["allocator".to_string()];
+    columns.extend(growth.iter().map(|workload| format!("{}: after step 1 → end", workload.key())));
+    header(out, &columns.iter().map(String::as_str).collect::<Vec<_>>());
+    for allocator in ALLOCATORS.iter().filter(|allocator| allocator.role == Role::Peer) {
+        let mut cells = vec![allocator.label.to_string()];
+        for &workload in &growth {
+            cells.push(row(rows, allocator.name, workload).map_or_else(
+                || "–".into(),
+                |row| format!("{} → {}", row.measurement.pages_by_step.first().copied().unwrap_or(0), row.measurement.pages_grown),
+            ));
+        }
+        if cells.len() > 1 && cells[1..].iter().any(|cell| cell != "–") {
+            line(out, &cells);
+        }
+    }
+}
+
+fn step_table(out: &mut String, rows: &[Row]) {
+    header(out, &["workload", "min_grow_pages", "memory.grow calls", "pages grown", "fuel/action", "actions/µs median"]);
+    for &workload in WORKLOADS {
+        for allocator in ALLOCATORS.iter().filter(|allocator| matches!(allocator.role, Role::Step(_)) || allocator.name == GROWHEAP) {
+            let Some(row) = row(rows, allocator.name, workload) else { continue };
+            let step = if let Role::Step(pages) = allocator.role { pages } else { 1 };
+            let m = &row.measurement;
+            line(out, &[
+                workload.key().into(),
+                step.to_string(),
+                m.grow_calls.to_string(),
+                m.pages_grown.to_string(),
+                format!("{:.1}", m.fuel_per_action),
+                format!("{:.2}", m.speed.median),
+            ]);
+        }
+    }
+}
+
+fn size_table(out: &mut String, context: &Context) {
+    header(out, &["allocator", "bytes after wasm-opt -Oz", "over null"]);
+    let bytes = |name: &str| context.sizes.get(name).and_then(|values| values.first()?.parse::<i64>().ok());
+    let null = bytes("null");
+    for allocator in ALLOCATORS {
+        let Some(size) = bytes(allocator.name) else { continue };
+        let delta = null.map_or_else(|| "–".into(), |null| (size - null).to_string());
+        let label = if allocator.name == GROWHEAP { format!("**{}** (stats exported)", allocator.label) } else { allocator.label.into() };
+        line(out, &[label, size.to_string(), delta]);
+    }
+}
+
+fn targets_table(out: &mut String, rows: &[Row], context: &Context) {
+    header(out, &["target", "goal", "growheap", "met"]);
+    for target in targets::check(rows, context) {
+        let met = match target.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "–",
+        };
+        line(out, &[target.what, target.goal, target.measured, met.into()]);
+    }
+}
+
+pub fn markdown(rows: &[Row], context: &Context, repeats: Repeats, slow: &[&Allocator], cap_pages: u64) -> String {
+    let mut out = String::from("# growheap benchmark results\n\n");
+    let _ = writeln!(out, "- command: `{}`", context.command);
+    let _ = writeln!(out, "- date: {}", context.date);
+    let _ = writeln!(out, "- machine: {} cores, {}", context::cores(), context::cpu_model());
+    let _ = writeln!(out, "- {}; wasmtime {} (Cranelift); Node {}", context::rustc_version(), context::wasmtime_version(),
+        context.node.get("node\tversion").and_then(|values| values.first().cloned()).unwrap_or_else(|| "not run".into()));
+    let _ = writeln!(out, "- speed: 1 warm-up run, then {} timed runs per instance; wall clock is the median of {} fresh instances (min–max); growth patterns run once, cold", repeats.timed_runs, repeats.instances);
+    if !slow.is_empty() {
+        let names: Vec<&str> = slow.iter().map(|allocator| allocator.name).collect();
+        let _ = writeln!(out, "- too slow for that (seconds per run): {} get 1 instance of 1 warm-up + 1 timed run, under wasmtime and Node", names.join(", "));
+    }
+    let _ = writeln!(out, "- every instance may grow to {cap_pages} pages ({} MiB); past that `memory.grow` fails", cap_pages * crate::host::PAGE_BYTES >> 20);
+    out.push_str("\n## growheap against the issue's targets\n\n");
+    targets_table(&mut out, rows, context);
+    out.push_str("\n## Speed: random-actions\n\nFuel is wasmtime's deterministic instruction count; own cost subtracts the workload floor (the same workload over an allocator that does nothing).\n");
+    for realloc in [false, true] {
+        speed_table(&mut out, rows, context, Workload::RandomActions { realloc });
+    }
+    out.push_str("\n## Memory\n\nFootprint = pages grown × 65536 ÷ peak live bytes; the physical floor is ceil(peak live ÷ 65536). Peak live bytes are counted by the workload (the census build), the same for every allocator.\n");
+    for &workload in WORKLOADS {
+        memory_table(&mut out, rows, workload);
+    }
+    out.push_str("\n## Growth patterns: pages grown after the first step and at the end\n\n");
+    growth_table(&mut out, rows);
+    out.push_str("\n## growheap's `min_grow_pages`: fewer `memory.grow` calls, at what cost in pages\n\n");
+    step_table(&mut out, rows);
+    out.push_str("\n## Module size (talc's method)\n\nA `no_std` cdylib exporting `alloc`, `dealloc`, `realloc` (align 8), built as `bench/README.md` says, then `wasm-opt -Oz`.\n\n");
+    size_table(&mut out, context);
+    out.push_str("\n![pages over time and speed](chart.svg)\n");
+    out
+}
