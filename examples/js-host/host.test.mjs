@@ -1,0 +1,120 @@
+// The JS host of growheap, under Node's built-in test runner:
+//   node --test examples/js-host/host.test.mjs
+// GROWHEAP_JS_GUEST names the guest module (guests/js built for wasm32-unknown-unknown);
+// by default the release build under target/guests.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { GuestMemory, PAGE_BYTES, instantiateGuest, readStats } from './guest-memory.mjs';
+
+const defaultGuest = new URL(
+  '../../target/guests/wasm32-unknown-unknown/release/growheap_guest_js.wasm', import.meta.url);
+const guestPath = process.env.GROWHEAP_JS_GUEST ?? fileURLToPath(defaultGuest);
+const wasmBytes = await readFile(guestPath);
+
+const BIG = 4 << 20;
+const SENTINEL = 0xa5;
+
+/** The byte at `index` of a block the guest filled with `seed` (as in guests/js). */
+const pattern = (seed, index) => (seed + index * 7) & 0xff;
+
+function assertFilled(bytes, address, length, seed) {
+  for (let index = 0; index < length; index += 1) {
+    if (bytes[address + index] !== pattern(seed, index)) {
+      assert.fail(`byte ${index} of the block at ${address} is ${bytes[address + index]}, not ${pattern(seed, index)}`);
+    }
+  }
+}
+
+function makeFilled(guest, length, seed) {
+  const address = guest.exports.make_filled(length, seed);
+  assert.notEqual(address, 0, `the guest could not allocate ${length} bytes`);
+  return address;
+}
+
+test('a growth during a call detaches the old view; the hook rebuilds it', async () => {
+  const guest = await instantiateGuest(wasmBytes);
+  const small = makeFilled(guest, 64, 1);
+  const oldView = guest.view;
+  const oldBuffer = guest.memory.buffer;
+  assert.ok(oldView.length > 0);
+
+  const big = makeFilled(guest, BIG, 2);
+
+  assert.ok(guest.growths.length > 0, 'the guest did not grow memory');
+  assert.equal(oldView.length, 0, 'the old view is detached');
+  assert.equal(oldBuffer.byteLength, 0);
+  assert.throws(() => new Uint8Array(oldBuffer), TypeError);
+  // The hook already rebuilt the view: it reads the old block and the new one.
+  assert.equal(guest.view.buffer, guest.memory.buffer);
+  assertFilled(guest.view, small, 64, 1);
+  assertFilled(guest.view, big, BIG, 2);
+  assert.equal(guest.growths.at(-1).newPages, guest.pages());
+});
+
+test('without the hook, the epoch tells that a cached view is stale', async () => {
+  const guest = await instantiateGuest(wasmBytes, { rebuildOnGrow: false });
+  const epochBefore = guest.exports.growheap_epoch();
+  const cached = guest.view;
+
+  const big = makeFilled(guest, BIG, 3);
+
+  assert.equal(cached.length, 0, 'the cached view is detached');
+  assert.notEqual(guest.exports.growheap_epoch(), epochBefore);
+  assert.equal(guest.view, cached, 'nothing rebuilt the view during the call');
+  assertFilled(guest.bytes(), big, BIG, 3);
+  assert.notEqual(guest.view, cached);
+});
+
+test('page counts agree with the stats and the hook', async () => {
+  const guest = await instantiateGuest(wasmBytes);
+  const initialPages = guest.pages();
+  const blocks = [1, 2, 3].map((seed) => [makeFilled(guest, BIG, seed), seed]);
+  const stats = readStats(guest);
+  assert.equal(guest.pages(), initialPages + stats.pages_grown);
+  assert.equal(stats.grow_calls, guest.growths.length);
+  const hookPages = guest.growths.reduce((sum, { oldPages, newPages }) => sum + newPages - oldPages, 0);
+  assert.equal(stats.pages_grown, hookPages);
+  assert.equal(stats.live_bytes, 3 * BIG);
+  for (const [address, seed] of blocks) {
+    assertFilled(guest.bytes(), address, BIG, seed);
+  }
+});
+
+test('pages grown by the host are never handed out by the guest', async () => {
+  const guest = await instantiateGuest(wasmBytes);
+  const initialPages = guest.pages();
+  makeFilled(guest, 1 << 20, 4);
+  const hostPages = 4;
+  const firstHostPage = guest.memory.grow(hostPages);
+  const hostStart = firstHostPage * PAGE_BYTES;
+  const hostEnd = hostStart + hostPages * PAGE_BYTES;
+  assert.equal(guest.bytes().length, hostEnd, 'the view was rebuilt after the host grew memory');
+  guest.bytes().fill(SENTINEL, hostStart, hostEnd);
+
+  const length = 256 << 10;
+  for (let seed = 0; seed < 40; seed += 1) {
+    const address = makeFilled(guest, length, seed);
+    const overlaps = address < hostEnd && address + length > hostStart;
+    assert.ok(!overlaps, `block ${seed} at ${address} overlaps the host's pages ${hostStart}..${hostEnd}`);
+    assertFilled(guest.bytes(), address, length, seed);
+  }
+  const untouched = guest.bytes().subarray(hostStart, hostEnd).every((byte) => byte === SENTINEL);
+  assert.ok(untouched, 'the guest wrote into the pages the host grew');
+
+  const stats = readStats(guest);
+  assert.equal(stats.foreign_pages, hostPages);
+  assert.equal(guest.pages(), initialPages + stats.pages_grown + hostPages);
+});
+
+test('the guest frees blocks it made', async () => {
+  const guest = await instantiateGuest(wasmBytes);
+  const address = makeFilled(guest, BIG, 5);
+  const before = readStats(guest);
+  guest.exports.free_filled(address, BIG);
+  const after = readStats(guest);
+  assert.equal(after.deallocations, before.deallocations + 1);
+  assert.equal(after.live_bytes, before.live_bytes - BIG);
+});

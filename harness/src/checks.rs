@@ -1,0 +1,154 @@
+//! The page-count checks: the heap's statistics against what the host counted itself.
+
+use crate::recorder::{GrowRequest, Grower};
+use growheap::Stats;
+
+/// What the host knows about memory, from `Memory::size` and its growth log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostCounts {
+    /// Pages right after instantiation.
+    pub initial_pages: u64,
+    /// Pages now.
+    pub pages: u64,
+    /// `memory.grow` requests from the guest that grew memory.
+    pub guest_grow_calls: u64,
+    /// Pages those requests added.
+    pub guest_pages_grown: u64,
+    /// `memory.grow` requests from the guest that returned -1.
+    pub guest_refused: u64,
+    /// Pages the host grew itself.
+    pub host_pages: u64,
+    /// Of those, the pages grown before the guest's latest growth: the ones the heap has had a
+    /// chance to notice as foreign.
+    pub host_pages_before_last_guest_grow: u64,
+}
+
+impl HostCounts {
+    /// Tally the growth log of a guest that had `initial_pages` and now has `pages`.
+    #[must_use]
+    pub fn tally(initial_pages: u64, pages: u64, requests: &[GrowRequest]) -> HostCounts {
+        let mut counts = HostCounts { initial_pages, pages, ..HostCounts::default() };
+        for request in requests {
+            match (request.by, request.granted) {
+                (Grower::Guest, true) => {
+                    counts.guest_grow_calls += 1;
+                    counts.guest_pages_grown += request.delta();
+                    counts.host_pages_before_last_guest_grow = counts.host_pages;
+                }
+                (Grower::Guest, false) => counts.guest_refused += 1,
+                (Grower::Host, true) => counts.host_pages += request.delta(),
+                (Grower::Host, false) => {}
+            }
+        }
+        counts
+    }
+
+    /// Pages memory should have if the heap's figures are right.
+    #[must_use]
+    pub fn expected_pages(&self, stats: &Stats) -> u64 {
+        self.initial_pages + stats.pages_grown as u64 + self.host_pages
+    }
+}
+
+/// Each disagreement between the heap's statistics and the host's counts, described with both
+/// figures. Empty when they agree.
+#[must_use]
+pub fn compare(host: &HostCounts, stats: &Stats) -> Vec<String> {
+    let mut problems = Vec::new();
+    let expected_pages = host.expected_pages(stats);
+    if host.pages != expected_pages {
+        problems.push(format!(
+            "memory has {} pages, but initial {} + pages_grown {} + host-grown {} = {expected_pages}",
+            host.pages, host.initial_pages, stats.pages_grown, host.host_pages
+        ));
+    }
+    if stats.grow_calls != host.guest_grow_calls {
+        problems.push(format!(
+            "grow_calls is {}, but the host saw {} memory.grow calls from the guest succeed",
+            stats.grow_calls, host.guest_grow_calls
+        ));
+    }
+    if stats.pages_grown as u64 != host.guest_pages_grown {
+        problems.push(format!(
+            "pages_grown is {}, but the guest's memory.grow calls added {} pages",
+            stats.pages_grown, host.guest_pages_grown
+        ));
+    }
+    if stats.failed_grows < host.guest_refused {
+        problems.push(format!(
+            "failed_grows is {}, but the host refused {} memory.grow calls from the guest",
+            stats.failed_grows, host.guest_refused
+        ));
+    }
+    if stats.foreign_pages as u64 != host.host_pages_before_last_guest_grow {
+        problems.push(format!(
+            "foreign_pages is {}, but the host grew {} pages before the heap's latest growth",
+            stats.foreign_pages, host.host_pages_before_last_guest_grow
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(current: u64, desired: u64, granted: bool, by: Grower) -> GrowRequest {
+        GrowRequest { current, desired, granted, by }
+    }
+
+    /// Guest +2, host +3, guest refused, guest +1: the heap has seen the host's pages.
+    fn log() -> Vec<GrowRequest> {
+        vec![
+            request(17, 19, true, Grower::Guest),
+            request(19, 22, true, Grower::Host),
+            request(22, 999, false, Grower::Guest),
+            request(22, 23, true, Grower::Guest),
+        ]
+    }
+
+    fn agreeing_stats() -> Stats {
+        Stats { grow_calls: 2, pages_grown: 3, failed_grows: 1, foreign_pages: 3, ..Stats::ZERO }
+    }
+
+    #[test]
+    fn tally_counts_each_grower_apart() {
+        let counts = HostCounts::tally(17, 23, &log());
+        assert_eq!((counts.guest_grow_calls, counts.guest_pages_grown, counts.guest_refused), (2, 3, 1));
+        assert_eq!((counts.host_pages, counts.host_pages_before_last_guest_grow), (3, 3));
+    }
+
+    #[test]
+    fn agreeing_figures_pass() {
+        assert_eq!(compare(&HostCounts::tally(17, 23, &log()), &agreeing_stats()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn host_pages_after_the_last_guest_growth_are_not_yet_foreign() {
+        let mut log = log();
+        log.push(request(23, 25, true, Grower::Host));
+        let counts = HostCounts::tally(17, 25, &log);
+        assert_eq!(compare(&counts, &agreeing_stats()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_wrong_figure_is_reported_with_both_numbers() {
+        let counts = HostCounts::tally(17, 23, &log());
+        let wrong = [
+            (
+                Stats { pages_grown: 4, ..agreeing_stats() },
+                "memory has 23 pages, but initial 17 + pages_grown 4",
+            ),
+            (Stats { grow_calls: 5, ..agreeing_stats() }, "grow_calls is 5, but the host saw 2"),
+            (Stats { failed_grows: 0, ..agreeing_stats() }, "failed_grows is 0, but the host refused 1"),
+            (Stats { foreign_pages: 0, ..agreeing_stats() }, "foreign_pages is 0, but the host grew 3"),
+        ];
+        for (stats, expected) in wrong {
+            let problems = compare(&counts, &stats);
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(expected)),
+                "{expected:?} not in {problems:?}"
+            );
+        }
+    }
+}

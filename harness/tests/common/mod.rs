@@ -1,0 +1,96 @@
+//! Building the guest crates of `guests/` for the harness tests, once per target and profile.
+
+#![allow(dead_code)] // Each test file uses a part of this module.
+
+use growheap_harness::{GuestOptions, Session};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The guests' target directory: inside the workspace's `target/`, apart from the harness build.
+fn guest_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guests")
+}
+
+/// Where each guest crate's module comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum GuestKind {
+    /// `growheap-guest-workloads` as a plain module (`wasm32-unknown-unknown` cdylib).
+    Workloads,
+    /// `growheap-guest-workloads` as a wasip1 reactor (cdylib with `_initialize`).
+    WorkloadsReactor,
+    /// `growheap-guest-workloads` as a wasip1 command (`_start`).
+    WorkloadsCommand,
+    /// `growheap-guest-refusal`, plain module.
+    Refusal,
+    /// `growheap-guest-rogue`, plain module.
+    Rogue,
+}
+
+impl GuestKind {
+    fn target_and_file(self) -> (&'static str, &'static str) {
+        match self {
+            GuestKind::Workloads => ("wasm32-unknown-unknown", "growheap_guest_workloads.wasm"),
+            GuestKind::WorkloadsReactor => ("wasm32-wasip1", "growheap_guest_workloads.wasm"),
+            GuestKind::WorkloadsCommand => ("wasm32-wasip1", "growheap-guest-workloads.wasm"),
+            GuestKind::Refusal => ("wasm32-unknown-unknown", "growheap_guest_refusal.wasm"),
+            GuestKind::Rogue => ("wasm32-unknown-unknown", "growheap_guest_rogue.wasm"),
+        }
+    }
+}
+
+/// Both profiles: every check runs on debug and on release guests.
+pub const PROFILES: [&str; 2] = ["debug", "release"];
+
+/// (target, profile) pairs already built by this test binary.
+static BUILT: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
+
+/// Build every guest crate for `target` in `profile` unless this process already did.
+fn build_guests(target: &str, profile: &str) {
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let built = built.get_or_insert_with(HashSet::new);
+    if built.contains(&(target.to_string(), profile.to_string())) {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("CARGO_TARGET_DIR", guest_target_dir());
+    command.args(["build", "--target", target]);
+    for package in ["growheap-guest-workloads", "growheap-guest-refusal", "growheap-guest-rogue"] {
+        command.args(["-p", package]);
+    }
+    if profile == "release" {
+        command.arg("--release");
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "building the guests for {target} ({profile}) failed");
+    built.insert((target.to_string(), profile.to_string()));
+}
+
+/// The module of `kind` in `profile`, built if needed.
+pub fn guest_path(kind: GuestKind, profile: &str) -> PathBuf {
+    let (target, file) = kind.target_and_file();
+    build_guests(target, profile);
+    guest_target_dir().join(target).join(profile).join(file)
+}
+
+/// A session on the guest of `kind` in `profile`, with `options`.
+pub fn session_with(kind: GuestKind, profile: &str, options: &GuestOptions) -> Session {
+    let path = guest_path(kind, profile);
+    Session::load(&path, options).unwrap_or_else(|error| panic!("{}: {error:?}", path.display()))
+}
+
+/// A session on the guest of `kind` in `profile`, without a cap.
+pub fn session(kind: GuestKind, profile: &str) -> Session {
+    session_with(kind, profile, &GuestOptions::default())
+}
+
+/// Write a module in text format to a fresh temporary file, for tests of odd guests.
+pub fn write_module(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("growheap-harness-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -1,0 +1,56 @@
+//! Refused growth, by the heap's own cap and by the host's: the guest sees null, `failed_grows`
+//! rises, nothing traps, and the guest works again once it frees memory.
+
+mod common;
+
+use common::{GuestKind, PROFILES, session, session_with};
+use growheap_harness::{GuestOptions, Session};
+
+/// Fill until refused, check the refusal, release, allocate again; every call's checks pass.
+/// Returns the report of the filling call.
+fn refuse_then_recover(session: &mut Session, profile: &str) -> growheap_harness::CallReport {
+    let filled = session.call("hold_until_refused").unwrap();
+    filled.assert_passed();
+    assert!(filled.result_i32().unwrap() > 0, "({profile}) nothing was allocated before the refusal");
+    assert!(
+        filled.stats.failed_grows > filled.stats_before.failed_grows,
+        "({profile}) failed_grows did not rise"
+    );
+
+    let reserve = session.call("try_reserve_refused").unwrap();
+    reserve.assert_passed();
+    assert_eq!(reserve.result_i32(), Some(1), "({profile}) try_reserve beyond the cap succeeded");
+
+    let released = session.call("release_held").unwrap();
+    released.assert_passed();
+    assert_eq!(released.result_i32(), filled.result_i32(), "({profile}) not every held block was freed");
+
+    let recovered = session.call("allocate_after_release").unwrap();
+    recovered.assert_passed();
+    assert_eq!(recovered.result_i32(), released.result_i32(), "({profile}) freed memory was not reusable");
+    filled
+}
+
+#[test]
+fn heap_cap_refuses_without_asking_the_host() {
+    for profile in PROFILES {
+        let mut session = session(GuestKind::Refusal, profile);
+        let filled = refuse_then_recover(&mut session, profile);
+        assert_eq!(filled.host.guest_refused, 0, "({profile}) the heap's own cap reached memory.grow");
+        assert!(session.guest.pages() > session.guest.initial_pages);
+    }
+}
+
+#[test]
+fn host_cap_makes_memory_grow_return_minus_one() {
+    let options = GuestOptions { grow_limit: Some(4), ..GuestOptions::default() };
+    for profile in PROFILES {
+        let mut session = session_with(GuestKind::Refusal, profile, &options);
+        let filled = refuse_then_recover(&mut session, profile);
+        let refused = filled.guest_grows.iter().filter(|request| !request.granted).count();
+        assert!(refused > 0, "({profile}) the host never refused a memory.grow");
+        assert!(filled.stats.failed_grows >= refused as u64);
+        let limit = session.guest.initial_pages + 4;
+        assert!(session.guest.pages() <= limit, "({profile}) memory passed the host's cap");
+    }
+}
