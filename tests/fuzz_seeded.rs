@@ -15,6 +15,7 @@ fn fuzz_body_on_seeded_inputs() {
 
 #[test]
 #[cfg_attr(miri, ignore = "multi-page blocks are too slow under Miri; the seeded inputs cover it")]
+#[cfg_attr(target_arch = "wasm32", ignore = "the wasm runner gives the guest no file system")]
 fn fuzz_body_on_the_committed_corpus() {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/heap_actions");
     let Ok(entries) = std::fs::read_dir(&corpus) else {

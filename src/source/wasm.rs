@@ -14,7 +14,8 @@ use super::{InitialMemory, PageCount, PageSource};
 ///
 /// The initial free space depends on the target:
 /// - `wasm32-unknown-unknown`: the heap claims `[__heap_base, __heap_end)`, the free space that
-///   the linker leaves after static data in the initial memory;
+///   the linker leaves after static data in the initial memory. Only the first heap to allocate
+///   claims it; a second `GrowHeap` in the same module starts on freshly grown pages.
 /// - any other wasm32 target (`wasm32-wasip1`, ...): libc's own `malloc` owns that space, so the
 ///   heap claims nothing there and starts on freshly grown pages.
 #[derive(Debug, Default)]
@@ -32,6 +33,11 @@ mod imp {
     use super::super::PAGE_SIZE;
     use super::{InitialMemory, PageCount};
     use core::arch::wasm32;
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    /// Set by the first heap that claims the initial free space, so that no second heap claims
+    /// it too.
+    static INITIAL_CLAIMED: AtomicBool = AtomicBool::new(false);
 
     unsafe extern "C" {
         /// First byte after the stack and static data; defined by wasm-ld.
@@ -49,7 +55,8 @@ mod imp {
         let heap_base = (&raw const __heap_base).addr();
         let heap_end = (&raw const __heap_end).addr();
         let pages = PageCount(heap_end / PAGE_SIZE);
-        let claimable_start = if cfg!(target_os = "unknown") { heap_base } else { heap_end };
+        let first_claim = !INITIAL_CLAIMED.swap(true, Ordering::AcqRel);
+        let claimable_start = if cfg!(target_os = "unknown") && first_claim { heap_base } else { heap_end };
         InitialMemory { claimable_start: address(claimable_start), end: address(heap_end), pages }
     }
 

@@ -13,7 +13,10 @@ const PANEL_WIDTH: f64 = 400.0;
 const PANEL_HEIGHT: f64 = 260.0;
 const MARGIN: f64 = 50.0;
 const BAR_HEIGHT: f64 = 18.0;
-const COLORS: &[&str] = &["#d62728", "#1f77b4", "#aec7e8", "#2ca02c", "#98df8a", "#9467bd", "#ff7f0e", "#ffbb78", "#8c564b", "#7f7f7f"];
+const COLORS: &[&str] = &[
+    "#d62728", "#1f77b4", "#aec7e8", "#2ca02c", "#98df8a", "#9467bd", "#ff7f0e", "#ffbb78", "#8c564b",
+    "#7f7f7f",
+];
 
 fn peers() -> impl Iterator<Item = (usize, &'static crate::allocators::Allocator)> {
     ALLOCATORS.iter().filter(|allocator| matches!(allocator.role, Role::Peer | Role::Floor)).enumerate()
@@ -28,20 +31,30 @@ fn escape(text: &str) -> String {
 }
 
 fn text(out: &mut String, x: f64, y: f64, size: u32, anchor: &str, content: &str) {
-    let _ = writeln!(out, r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="{anchor}">{}</text>"#, escape(content));
+    let _ = writeln!(
+        out,
+        r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="{anchor}">{}</text>"#,
+        escape(content)
+    );
 }
 
 /// One growth pattern: pages after each step, one polyline per allocator.
 fn growth_panel(out: &mut String, rows: &[Row], workload: Workload, left: f64, top: f64) {
     let series: Vec<(usize, &Vec<u64>)> = peers()
-        .filter_map(|(index, allocator)| row(rows, allocator.name, workload).map(|row| (index, &row.measurement.pages_by_step)))
+        .filter_map(|(index, allocator)| {
+            row(rows, allocator.name, workload).map(|row| (index, &row.measurement.pages_by_step))
+        })
         .filter(|(_, pages)| !pages.is_empty())
         .collect();
     let steps = series.iter().map(|(_, pages)| pages.len()).max().unwrap_or(1).max(2);
     let top_pages = series.iter().flat_map(|(_, pages)| pages.iter().copied()).max().unwrap_or(1).max(1);
-    let (plot_left, plot_top, plot_width, plot_height) = (left + MARGIN, top + 30.0, PANEL_WIDTH - MARGIN - 10.0, PANEL_HEIGHT - 70.0);
+    let (plot_left, plot_top, plot_width, plot_height) =
+        (left + MARGIN, top + 30.0, PANEL_WIDTH - MARGIN - 10.0, PANEL_HEIGHT - 70.0);
     text(out, left + PANEL_WIDTH / 2.0, top + 15.0, 13, "middle", workload.title());
-    let _ = writeln!(out, r##"<rect x="{plot_left}" y="{plot_top}" width="{plot_width}" height="{plot_height}" fill="none" stroke="#999"/>"##);
+    let _ = writeln!(
+        out,
+        r##"<rect x="{plot_left}" y="{plot_top}" width="{plot_width}" height="{plot_height}" fill="none" stroke="#999"/>"##
+    );
     text(out, plot_left - 4.0, plot_top + 4.0, 10, "end", &top_pages.to_string());
     text(out, plot_left - 4.0, plot_top + plot_height, 10, "end", "0");
     text(out, plot_left + plot_width, plot_top + plot_height + 14.0, 10, "end", &format!("step {steps}"));
@@ -57,28 +70,63 @@ fn growth_panel(out: &mut String, rows: &[Row], workload: Workload, left: f64, t
                 format!("{x:.1},{y:.1}")
             })
             .collect();
-        let _ = writeln!(out, r#"<polyline fill="none" stroke="{}" stroke-width="1.5" points="{}"/>"#, color(index), points.join(" "));
+        let _ = writeln!(
+            out,
+            r#"<polyline fill="none" stroke="{}" stroke-width="1.5" points="{}"/>"#,
+            color(index),
+            points.join(" ")
+        );
     }
 }
 
 /// Wall-clock speed bars for one random-actions mode, with ratios to talc and std.
-fn speed_panel(out: &mut String, rows: &[Row], context: &Context, workload: Workload, left: f64, top: f64) -> f64 {
-    let bars: Vec<(usize, &Row)> =
-        peers().filter_map(|(index, allocator)| row(rows, allocator.name, workload).map(|row| (index, row))).collect();
+fn speed_panel(
+    out: &mut String,
+    rows: &[Row],
+    context: &Context,
+    workload: Workload,
+    left: f64,
+    top: f64,
+) -> f64 {
+    let bars: Vec<(usize, &Row)> = peers()
+        .filter_map(|(index, allocator)| row(rows, allocator.name, workload).map(|row| (index, row)))
+        .collect();
     let fastest = bars.iter().map(|(_, row)| row.measurement.speed.max).fold(1e-9, f64::max);
     let reference = |name| row(rows, name, workload).map(|row| row.measurement.speed.median);
-    text(out, left, top + 15.0, 13, "start", &format!("{} — wall-clock actions/µs under wasmtime (median, min–max)", workload.title()));
+    text(
+        out,
+        left,
+        top + 15.0,
+        13,
+        "start",
+        &format!("{} — wall-clock actions/µs under wasmtime (median, min–max)", workload.title()),
+    );
     let (label_width, bar_space) = (230.0, 420.0);
     for (slot, (index, row)) in bars.iter().enumerate() {
         let y = top + 30.0 + slot as f64 * (BAR_HEIGHT + 6.0);
         let spread = row.measurement.speed;
         let width = bar_space * spread.median / fastest;
         text(out, left + label_width - 6.0, y + 13.0, 11, "end", row.allocator.label);
-        let _ = writeln!(out, r#"<rect x="{:.1}" y="{y:.1}" width="{width:.1}" height="{BAR_HEIGHT}" fill="{}"/>"#, left + label_width, color(*index));
-        let (low, high) = (left + label_width + bar_space * spread.min / fastest, left + label_width + bar_space * spread.max / fastest);
-        let _ = writeln!(out, r#"<line x1="{low:.1}" x2="{high:.1}" y1="{:.1}" y2="{:.1}" stroke="black"/>"#, y + BAR_HEIGHT / 2.0, y + BAR_HEIGHT / 2.0);
-        let versus = |name| reference(name).map_or_else(String::new, |base| format!("{:.2}×", spread.median / base));
-        let node = crate::targets::node_speed(context, row.allocator.name, workload).map_or_else(String::new, |speed| format!(", Node {speed:.2}"));
+        let _ = writeln!(
+            out,
+            r#"<rect x="{:.1}" y="{y:.1}" width="{width:.1}" height="{BAR_HEIGHT}" fill="{}"/>"#,
+            left + label_width,
+            color(*index)
+        );
+        let (low, high) = (
+            left + label_width + bar_space * spread.min / fastest,
+            left + label_width + bar_space * spread.max / fastest,
+        );
+        let _ = writeln!(
+            out,
+            r#"<line x1="{low:.1}" x2="{high:.1}" y1="{:.1}" y2="{:.1}" stroke="black"/>"#,
+            y + BAR_HEIGHT / 2.0,
+            y + BAR_HEIGHT / 2.0
+        );
+        let versus =
+            |name| reference(name).map_or_else(String::new, |base| format!("{:.2}×", spread.median / base));
+        let node = crate::targets::node_speed(context, row.allocator.name, workload)
+            .map_or_else(String::new, |speed| format!(", Node {speed:.2}"));
         let note = format!("{:.2}  (÷talc {}, ÷std {}{node})", spread.median, versus(TALC), versus(STD));
         text(out, left + label_width + bar_space + 8.0, y + 13.0, 11, "start", &note);
     }

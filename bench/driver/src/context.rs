@@ -24,7 +24,10 @@ pub fn read_tsv(path: &str, key_columns: usize) -> Result<Table, String> {
     for line in text.lines().filter(|line| !line.trim().is_empty() && !line.starts_with('#')) {
         let fields: Vec<&str> = line.split('\t').collect();
         let split = key_columns.min(fields.len());
-        table.insert(fields[..split].join("\t"), fields[split..].iter().map(|field| field.to_string()).collect());
+        table.insert(
+            fields[..split].join("\t"),
+            fields[split..].iter().map(|field| field.to_string()).collect(),
+        );
     }
     Ok(table)
 }
@@ -34,7 +37,10 @@ pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {
-            text.lines().find(|line| line.starts_with("model name")).and_then(|line| line.split(':').nth(1)).map(|model| model.trim().to_string())
+            text.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_string())
         })
         .unwrap_or_else(|| "unknown".into())
 }
@@ -56,7 +62,8 @@ pub fn rustc_version() -> String {
 
 /// The wasmtime version this driver was built with, from the workspace's Cargo.lock.
 pub fn wasmtime_version() -> String {
-    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock")).unwrap_or_default();
+    let lock =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock")).unwrap_or_default();
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"wasmtime\"" {

@@ -126,7 +126,8 @@ fn run(options: &Options) -> wasmtime::Result<()> {
         }
     }
     std::fs::create_dir_all(&options.out_dir)?;
-    let markdown = report::markdown(&rows, &options.context, options.repeats, &options.slow, options.cap_pages);
+    let markdown =
+        report::markdown(&rows, &options.context, options.repeats, &options.slow, options.cap_pages);
     std::fs::write(options.out_dir.join("results.md"), markdown)?;
     std::fs::write(options.out_dir.join("chart.svg"), chart::svg(&rows, &options.context))?;
     eprintln!("bench: wrote {}/results.md and chart.svg", options.out_dir.display());
@@ -156,7 +157,9 @@ fn main() -> ExitCode {
             },
         },
         _ => {
-            eprintln!("usage: growheap-bench list | growheap-bench run --wasm DIR [options] (see bench/README.md)");
+            eprintln!(
+                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] (see bench/README.md)"
+            );
             ExitCode::from(2)
         }
     }

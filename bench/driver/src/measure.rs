@@ -72,7 +72,12 @@ fn warm_up(guest: &mut Guest, workload: Workload) -> wasmtime::Result<bool> {
     if workload.warms_up() { Ok(workload.run(guest, &mut |_| {})?.complete) } else { Ok(true) }
 }
 
-pub fn measure(engines: &Engines, modules: &Modules, workload: Workload, repeats: Repeats) -> wasmtime::Result<Measurement> {
+pub fn measure(
+    engines: &Engines,
+    modules: &Modules,
+    workload: Workload,
+    repeats: Repeats,
+) -> wasmtime::Result<Measurement> {
     let runs = repeats.timed_runs(workload);
     let mut guest = engines.metered_guest(modules)?;
     let warm = warm_up(&mut guest, workload)?;
@@ -104,7 +109,12 @@ pub fn measure(engines: &Engines, modules: &Modules, workload: Workload, repeats
 }
 
 /// Peak live bytes of the workload, from the census build: the same warm-up and runs, counted.
-pub fn peak_live_bytes(engines: &Engines, census: &Modules, workload: Workload, repeats: Repeats) -> wasmtime::Result<u64> {
+pub fn peak_live_bytes(
+    engines: &Engines,
+    census: &Modules,
+    workload: Workload,
+    repeats: Repeats,
+) -> wasmtime::Result<u64> {
     let mut guest = engines.metered_guest(census)?;
     guest.call_unit("census_reset")?;
     warm_up(&mut guest, workload)?;

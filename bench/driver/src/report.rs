@@ -1,12 +1,12 @@
 //! results.md: the targets, then one table per question (speed, memory, growth, grow step,
 //! module size), with the machine and toolchain they were measured on.
 
+use crate::Row;
 use crate::allocators::{ALLOCATORS, Allocator, GROWHEAP, Role, STD, TALC};
 use crate::context::{self, Context};
 use crate::measure::Repeats;
 use crate::targets::{self, footprint, node_speed, own_cost, row};
 use crate::workloads::{WORKLOADS, Workload};
-use crate::Row;
 use std::fmt::Write;
 
 fn ratio(mine: Option<f64>, theirs: Option<f64>) -> String {
@@ -31,62 +31,96 @@ fn line(out: &mut String, cells: &[String]) {
 
 fn label(row: &Row) -> String {
     let mark = if row.measurement.complete { "" } else { " (gave up: out of memory)" };
-    let name = if row.allocator.name == GROWHEAP { format!("**{}**", row.allocator.label) } else { row.allocator.label.to_string() };
+    let name = if row.allocator.name == GROWHEAP {
+        format!("**{}**", row.allocator.label)
+    } else {
+        row.allocator.label.to_string()
+    };
     format!("{name}{mark}")
 }
 
 fn speed_table(out: &mut String, rows: &[Row], context: &Context, workload: Workload) {
     let _ = writeln!(out, "\n### {}\n", workload.title());
-    header(out, &[
-        "allocator", "fuel/action", "own cost (− floor)", "cost ÷ talc", "cost ÷ std",
-        "actions/µs median (min–max)", "÷ talc", "÷ std", "Node actions/µs (min–max)", "Node ÷ talc", "Node ÷ std",
-    ]);
+    header(
+        out,
+        &[
+            "allocator",
+            "fuel/action",
+            "own cost (− floor)",
+            "cost ÷ talc",
+            "cost ÷ std",
+            "actions/µs median (min–max)",
+            "÷ talc",
+            "÷ std",
+            "Node actions/µs (min–max)",
+            "Node ÷ talc",
+            "Node ÷ std",
+        ],
+    );
     let speed = |name: &str| row(rows, name, workload).map(|row| row.measurement.speed.median);
     let node = |name: &str| node_speed(context, name, workload);
-    for row in rows.iter().filter(|row| row.workload == workload && matches!(row.allocator.role, Role::Peer | Role::Floor)) {
+    for row in rows
+        .iter()
+        .filter(|row| row.workload == workload && matches!(row.allocator.role, Role::Peer | Role::Floor))
+    {
         let name = row.allocator.name;
         let cost = own_cost(rows, name, workload);
         let spread = row.measurement.speed;
         let node_spread = context.node.get(&format!("{name}\t{}", workload.key()));
-        let node_cell = node_spread.filter(|values| values.len() >= 3).map_or_else(
-            || "–".into(),
-            |values| format!("{} ({}–{})", values[0], values[1], values[2]),
+        let node_cell = node_spread
+            .filter(|values| values.len() >= 3)
+            .map_or_else(|| "–".into(), |values| format!("{} ({}–{})", values[0], values[1], values[2]));
+        line(
+            out,
+            &[
+                label(row),
+                format!("{:.1}", row.measurement.fuel_per_action),
+                optional(cost, 1),
+                ratio(cost, own_cost(rows, TALC, workload)),
+                ratio(cost, own_cost(rows, STD, workload)),
+                format!("{:.2} ({:.2}–{:.2})", spread.median, spread.min, spread.max),
+                ratio(Some(spread.median), speed(TALC)),
+                ratio(Some(spread.median), speed(STD)),
+                node_cell,
+                ratio(node(name), node(TALC)),
+                ratio(node(name), node(STD)),
+            ],
         );
-        line(out, &[
-            label(row),
-            format!("{:.1}", row.measurement.fuel_per_action),
-            optional(cost, 1),
-            ratio(cost, own_cost(rows, TALC, workload)),
-            ratio(cost, own_cost(rows, STD, workload)),
-            format!("{:.2} ({:.2}–{:.2})", spread.median, spread.min, spread.max),
-            ratio(Some(spread.median), speed(TALC)),
-            ratio(Some(spread.median), speed(STD)),
-            node_cell,
-            ratio(node(name), node(TALC)),
-            ratio(node(name), node(STD)),
-        ]);
     }
 }
 
 fn memory_table(out: &mut String, rows: &[Row], workload: Workload) {
     let _ = writeln!(out, "\n### {}\n", workload.title());
-    header(out, &[
-        "allocator", "pages grown", "memory.grow calls", "peak live bytes", "footprint", "physical floor (pages)",
-        "fuel/action", "actions/µs median",
-    ]);
+    header(
+        out,
+        &[
+            "allocator",
+            "pages grown",
+            "memory.grow calls",
+            "peak live bytes",
+            "footprint",
+            "physical floor (pages)",
+            "fuel/action",
+            "actions/µs median",
+        ],
+    );
     for row in rows.iter().filter(|row| row.workload == workload && row.allocator.role == Role::Peer) {
         let m = &row.measurement;
-        let refused = if m.refused_grows > 0 { format!(" ({} refused)", m.refused_grows) } else { String::new() };
-        line(out, &[
-            label(row),
-            m.pages_grown.to_string(),
-            format!("{}{refused}", m.grow_calls),
-            row.peak_live_bytes.to_string(),
-            format!("{:.3}", footprint(row)),
-            row.peak_live_bytes.div_ceil(crate::host::PAGE_BYTES).to_string(),
-            format!("{:.1}", m.fuel_per_action),
-            format!("{:.2}", m.speed.median),
-        ]);
+        let refused =
+            if m.refused_grows > 0 { format!(" ({} refused)", m.refused_grows) } else { String::new() };
+        line(
+            out,
+            &[
+                label(row),
+                m.pages_grown.to_string(),
+                format!("{}{refused}", m.grow_calls),
+                row.peak_live_bytes.to_string(),
+                format!("{:.3}", footprint(row)),
+                row.peak_live_bytes.div_ceil(crate::host::PAGE_BYTES).to_string(),
+                format!("{:.1}", m.fuel_per_action),
+                format!("{:.2}", m.speed.median),
+            ],
+        );
     }
 }
 
@@ -100,7 +134,13 @@ fn growth_table(out: &mut String, rows: &[Row]) {
         for &workload in &growth {
             cells.push(row(rows, allocator.name, workload).map_or_else(
                 || "–".into(),
-                |row| format!("{} → {}", row.measurement.pages_by_step.first().copied().unwrap_or(0), row.measurement.pages_grown),
+                |row| {
+                    format!(
+                        "{} → {}",
+                        row.measurement.pages_by_step.first().copied().unwrap_or(0),
+                        row.measurement.pages_grown
+                    )
+                },
             ));
         }
         if cells.len() > 1 && cells[1..].iter().any(|cell| cell != "–") {
@@ -110,20 +150,36 @@ fn growth_table(out: &mut String, rows: &[Row]) {
 }
 
 fn step_table(out: &mut String, rows: &[Row]) {
-    header(out, &["workload", "min_grow_pages", "memory.grow calls", "pages grown", "fuel/action", "actions/µs median"]);
+    header(
+        out,
+        &[
+            "workload",
+            "min_grow_pages",
+            "memory.grow calls",
+            "pages grown",
+            "fuel/action",
+            "actions/µs median",
+        ],
+    );
     for &workload in WORKLOADS {
-        for allocator in ALLOCATORS.iter().filter(|allocator| matches!(allocator.role, Role::Step(_)) || allocator.name == GROWHEAP) {
+        for allocator in ALLOCATORS
+            .iter()
+            .filter(|allocator| matches!(allocator.role, Role::Step(_)) || allocator.name == GROWHEAP)
+        {
             let Some(row) = row(rows, allocator.name, workload) else { continue };
             let step = if let Role::Step(pages) = allocator.role { pages } else { 1 };
             let m = &row.measurement;
-            line(out, &[
-                workload.key().into(),
-                step.to_string(),
-                m.grow_calls.to_string(),
-                m.pages_grown.to_string(),
-                format!("{:.1}", m.fuel_per_action),
-                format!("{:.2}", m.speed.median),
-            ]);
+            line(
+                out,
+                &[
+                    workload.key().into(),
+                    step.to_string(),
+                    m.grow_calls.to_string(),
+                    m.pages_grown.to_string(),
+                    format!("{:.1}", m.fuel_per_action),
+                    format!("{:.2}", m.speed.median),
+                ],
+            );
         }
     }
 }
@@ -135,7 +191,11 @@ fn size_table(out: &mut String, context: &Context) {
     for allocator in ALLOCATORS {
         let Some(size) = bytes(allocator.name) else { continue };
         let delta = null.map_or_else(|| "–".into(), |null| (size - null).to_string());
-        let label = if allocator.name == GROWHEAP { format!("**{}** (stats exported)", allocator.label) } else { allocator.label.into() };
+        let label = if allocator.name == GROWHEAP {
+            format!("**{}** (stats exported)", allocator.label)
+        } else {
+            allocator.label.into()
+        };
         line(out, &[label, size.to_string(), delta]);
     }
 }
@@ -152,19 +212,46 @@ fn targets_table(out: &mut String, rows: &[Row], context: &Context) {
     }
 }
 
-pub fn markdown(rows: &[Row], context: &Context, repeats: Repeats, slow: &[&Allocator], cap_pages: u64) -> String {
+pub fn markdown(
+    rows: &[Row],
+    context: &Context,
+    repeats: Repeats,
+    slow: &[&Allocator],
+    cap_pages: u64,
+) -> String {
     let mut out = String::from("# growheap benchmark results\n\n");
     let _ = writeln!(out, "- command: `{}`", context.command);
     let _ = writeln!(out, "- date: {}", context.date);
     let _ = writeln!(out, "- machine: {} cores, {}", context::cores(), context::cpu_model());
-    let _ = writeln!(out, "- {}; wasmtime {} (Cranelift); Node {}", context::rustc_version(), context::wasmtime_version(),
-        context.node.get("node\tversion").and_then(|values| values.first().cloned()).unwrap_or_else(|| "not run".into()));
-    let _ = writeln!(out, "- speed: 1 warm-up run, then {} timed runs per instance; wall clock is the median of {} fresh instances (min–max); growth patterns run once, cold", repeats.timed_runs, repeats.instances);
+    let _ = writeln!(
+        out,
+        "- {}; wasmtime {} (Cranelift); Node {}",
+        context::rustc_version(),
+        context::wasmtime_version(),
+        context
+            .node
+            .get("node\tversion")
+            .and_then(|values| values.first().cloned())
+            .unwrap_or_else(|| "not run".into())
+    );
+    let _ = writeln!(
+        out,
+        "- speed: 1 warm-up run, then {} timed runs per instance; wall clock is the median of {} fresh instances (min–max); growth patterns run once, cold",
+        repeats.timed_runs, repeats.instances
+    );
     if !slow.is_empty() {
         let names: Vec<&str> = slow.iter().map(|allocator| allocator.name).collect();
-        let _ = writeln!(out, "- too slow for that (seconds per run): {} get 1 instance of 1 warm-up + 1 timed run, under wasmtime and Node", names.join(", "));
+        let _ = writeln!(
+            out,
+            "- too slow for that (seconds per run): {} get 1 instance of 1 warm-up + 1 timed run, under wasmtime and Node",
+            names.join(", ")
+        );
     }
-    let _ = writeln!(out, "- every instance may grow to {cap_pages} pages ({} MiB); past that `memory.grow` fails", cap_pages * crate::host::PAGE_BYTES >> 20);
+    let _ = writeln!(
+        out,
+        "- every instance may grow to {cap_pages} pages ({} MiB); past that `memory.grow` fails",
+        cap_pages * crate::host::PAGE_BYTES >> 20
+    );
     out.push_str("\n## growheap against the issue's targets\n\n");
     targets_table(&mut out, rows, context);
     out.push_str("\n## Speed: random-actions\n\nFuel is wasmtime's deterministic instruction count; own cost subtracts the workload floor (the same workload over an allocator that does nothing).\n");

@@ -34,7 +34,13 @@ pub fn footprint(row: &Row) -> f64 {
     (row.measurement.pages_grown * crate::host::PAGE_BYTES) as f64 / row.peak_live_bytes.max(1) as f64
 }
 
-fn ratio_target(what: String, goal: f64, at_most: bool, mine: Option<f64>, theirs: Option<f64>) -> Option<Target> {
+fn ratio_target(
+    what: String,
+    goal: f64,
+    at_most: bool,
+    mine: Option<f64>,
+    theirs: Option<f64>,
+) -> Option<Target> {
     let ratio = mine? / theirs?;
     let met = if at_most { ratio <= goal } else { ratio >= goal };
     let sign = if at_most { "≤" } else { "≥" };
@@ -53,15 +59,56 @@ pub fn check(rows: &[Row], context: &Context) -> Vec<Target> {
         let cost = |name| own_cost(rows, name, workload);
         let speed = |name| row(rows, name, workload).map(|row| row.measurement.speed.median);
         let node = |name| node_speed(context, name, workload);
-        targets.extend(ratio_target(format!("{mode}: own cost (fuel − floor) vs talc"), 0.5, true, cost(GROWHEAP), cost(TALC)));
-        targets.extend(ratio_target(format!("{mode}: own cost vs std dlmalloc"), 0.25, true, cost(GROWHEAP), cost(STD)));
-        targets.extend(ratio_target(format!("{mode}: wasmtime speed vs talc"), 1.15, false, speed(GROWHEAP), speed(TALC)));
-        targets.extend(ratio_target(format!("{mode}: wasmtime speed vs std dlmalloc"), 1.4, false, speed(GROWHEAP), speed(STD)));
-        targets.extend(ratio_target(format!("{mode}: Node speed vs talc"), 1.15, false, node(GROWHEAP), node(TALC)));
-        targets.extend(ratio_target(format!("{mode}: Node speed vs std dlmalloc"), 1.4, false, node(GROWHEAP), node(STD)));
+        targets.extend(ratio_target(
+            format!("{mode}: own cost (fuel − floor) vs talc"),
+            0.5,
+            true,
+            cost(GROWHEAP),
+            cost(TALC),
+        ));
+        targets.extend(ratio_target(
+            format!("{mode}: own cost vs std dlmalloc"),
+            0.25,
+            true,
+            cost(GROWHEAP),
+            cost(STD),
+        ));
+        targets.extend(ratio_target(
+            format!("{mode}: wasmtime speed vs talc"),
+            1.15,
+            false,
+            speed(GROWHEAP),
+            speed(TALC),
+        ));
+        targets.extend(ratio_target(
+            format!("{mode}: wasmtime speed vs std dlmalloc"),
+            1.4,
+            false,
+            speed(GROWHEAP),
+            speed(STD),
+        ));
+        targets.extend(ratio_target(
+            format!("{mode}: Node speed vs talc"),
+            1.15,
+            false,
+            node(GROWHEAP),
+            node(TALC),
+        ));
+        targets.extend(ratio_target(
+            format!("{mode}: Node speed vs std dlmalloc"),
+            1.4,
+            false,
+            node(GROWHEAP),
+            node(STD),
+        ));
         if let Some(growheap) = row(rows, GROWHEAP, workload) {
             let footprint = footprint(growheap);
-            targets.push(bound_target(&format!("{mode}: footprint (pages × 64 KiB ÷ peak live)"), "≤ 1.07".into(), format!("{footprint:.3}"), footprint <= 1.07));
+            targets.push(bound_target(
+                &format!("{mode}: footprint (pages × 64 KiB ÷ peak live)"),
+                "≤ 1.07".into(),
+                format!("{footprint:.3}"),
+                footprint <= 1.07,
+            ));
         }
     }
     if let Some(bytes) = context.sizes.get(GROWHEAP).and_then(|values| values.first()?.parse::<f64>().ok()) {
@@ -74,10 +121,20 @@ pub fn check(rows: &[Row], context: &Context) -> Vec<Target> {
     }
     let pages = |pattern| row(rows, GROWHEAP, Workload::Growth(pattern)).map(|row| &row.measurement);
     if let Some(ratchet) = pages(Pattern::Ratchet) {
-        targets.push(bound_target("ratchet pages grown", "≤ 171".into(), ratchet.pages_grown.to_string(), ratchet.pages_grown <= 171));
+        targets.push(bound_target(
+            "ratchet pages grown",
+            "≤ 171".into(),
+            ratchet.pages_grown.to_string(),
+            ratchet.pages_grown <= 171,
+        ));
     }
     if let Some(churn) = pages(Pattern::PageChurn) {
-        targets.push(bound_target("page churn pages grown", "≤ 3".into(), churn.pages_grown.to_string(), churn.pages_grown <= 3));
+        targets.push(bound_target(
+            "page churn pages grown",
+            "≤ 3".into(),
+            churn.pages_grown.to_string(),
+            churn.pages_grown <= 3,
+        ));
     }
     if let Some(wee) = pages(Pattern::WeeAlloc106) {
         let first = wee.pages_by_step.first().copied().unwrap_or(0);

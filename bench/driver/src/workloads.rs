@@ -6,7 +6,9 @@ use crate::host::Guest;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
-    RandomActions { realloc: bool },
+    RandomActions {
+        realloc: bool,
+    },
     SmallObjects,
     /// A growth pattern of the guest's `growth_step`, by its number there.
     Growth(Pattern),
@@ -85,7 +87,9 @@ impl Workload {
                 let done = guest.call1("random_actions", u32::from(realloc))?;
                 Ok(Run { actions: u64::from(done), complete: done == wanted })
             }
-            Workload::SmallObjects => Ok(Run { actions: u64::from(guest.call0("small_objects")?), complete: true }),
+            Workload::SmallObjects => {
+                Ok(Run { actions: u64::from(guest.call0("small_objects")?), complete: true })
+            }
             Workload::Growth(pattern) => {
                 let steps = guest.call1("growth_steps", pattern as u32)?;
                 let mut complete = true;

@@ -9,8 +9,8 @@
 //! A step returns 1, or 0 if an allocation failed. `growth_finish` frees what is still held.
 
 use alloc::alloc::{Layout, alloc, dealloc};
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 const PAGE: usize = 65536;
 const RATCHET_STEPS: u32 = 64;

@@ -32,9 +32,8 @@ struct LiveTable(UnsafeCell<[Block; MAX_LIVE]>);
 // not re-enter itself.
 unsafe impl Sync for LiveTable {}
 
-static LIVE: LiveTable = LiveTable(UnsafeCell::new(
-    [Block { ptr: ptr::null_mut(), layout: Layout::new::<u8>() }; MAX_LIVE],
-));
+static LIVE: LiveTable =
+    LiveTable(UnsafeCell::new([Block { ptr: ptr::null_mut(), layout: Layout::new::<u8>() }; MAX_LIVE]));
 
 /// Successful actions in one run, for the host.
 #[unsafe(no_mangle)]
