@@ -1,8 +1,12 @@
 //! The host export (feature `host-export`): statistics any host can read without guest glue.
 //!
-//! - `growheap_stats() -> *const u64` points at eleven little-endian `u64` in linear memory: the
-//!   layout version ([`LAYOUT_VERSION`]), then the ten [`Stats`] fields in declaration order. The
-//!   snapshot is refreshed by each call.
+//! - `growheap_stats() -> *const u64` points at eleven little-endian `u64` in linear memory:
+//!   [`Stats::to_snapshot`], that is the layout version ([`LAYOUT_VERSION`]) and then the ten
+//!   [`Stats`] fields in declaration order. Each call refreshes the snapshot. A host decodes it
+//!   with [`Stats::from_snapshot`], which needs no feature.
+//! - A `wasm32-wasip1` command (a `bin`) exports only `_start` and its memory unless told
+//!   otherwise: ask the linker for both symbols, for example in `build.rs` with
+//!   `cargo:rustc-link-arg-bins=--export=growheap_stats` (and the same for `growheap_epoch`).
 //! - `growheap_epoch() -> u32` changes after every growth of memory made by the heap, so a JS
 //!   host can compare it before reusing a cached view of `memory.buffer`.
 //!
@@ -11,13 +15,8 @@
 
 use crate::Stats;
 use crate::lock::HeapLock;
+pub use crate::stats::{SNAPSHOT_VERSION as LAYOUT_VERSION, SNAPSHOT_WORDS};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-
-/// Version of the snapshot layout; bumped if the fields ever change.
-pub const LAYOUT_VERSION: u64 = 1;
-
-/// Number of `u64` in the snapshot: the version and ten fields.
-pub const SNAPSHOT_WORDS: usize = 11;
 
 /// Statistics of the heap that served the latest call.
 static LATEST: HeapLock<Stats> = HeapLock::new(Stats::ZERO);
@@ -38,28 +37,11 @@ pub(crate) fn note_growth(growths: u32) {
     EPOCH.fetch_add(growths, Ordering::Release);
 }
 
-/// The snapshot as the host sees it.
-fn snapshot(stats: &Stats) -> [u64; SNAPSHOT_WORDS] {
-    [
-        LAYOUT_VERSION,
-        stats.grow_calls,
-        stats.failed_grows,
-        stats.pages_grown as u64,
-        stats.foreign_pages as u64,
-        stats.heap_bytes as u64,
-        stats.live_bytes as u64,
-        stats.peak_live_bytes as u64,
-        stats.allocations,
-        stats.deallocations,
-        stats.reallocations,
-    ]
-}
-
 /// Refresh the snapshot and return a pointer to it (exported as `growheap_stats`).
 #[unsafe(no_mangle)]
 pub extern "C" fn growheap_stats() -> *const u64 {
     let stats = LATEST.with(|latest| *latest).unwrap_or_default();
-    for (slot, value) in SNAPSHOT.iter().zip(snapshot(&stats)) {
+    for (slot, value) in SNAPSHOT.iter().zip(stats.to_snapshot()) {
         slot.store(value.to_le(), Ordering::Relaxed);
     }
     SNAPSHOT.as_ptr().cast()

@@ -14,7 +14,11 @@ use lock::HeapLock;
 use raw::{Limits, RawHeap};
 pub use source::PAGE_SIZE;
 use source::{PageSource, WasmMemory};
-pub use stats::{GrowEvent, Stats};
+pub use stats::{GrowEvent, SNAPSHOT_VERSION, SNAPSHOT_WORDS, Stats};
+
+/// Whether the heap takes a spin lock on this target (true wherever threads can exist), or a
+/// plain cell (single-threaded wasm). See `build.rs` for how that is decided.
+pub const USES_LOCK: bool = cfg!(not(growheap_single_thread));
 
 /// The global allocator: install it with
 /// `#[global_allocator] static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();`.

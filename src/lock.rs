@@ -1,10 +1,13 @@
 //! Interior mutability for the global heap: the layer between the raw core and `GlobalAlloc`.
 //!
-//! - wasm32 without the `atomics` target feature has exactly one thread. [`HeapLock`] then
-//!   guards the value with a plain busy flag and costs no atomic operation.
-//! - Everywhere else (wasm32 with `atomics`, native targets) a `spin` mutex guards it. The plain
-//!   flag is not compiled there at all, so no build can take the single-thread shortcut where
-//!   threads exist.
+//! - Single-threaded wasm (`cfg(growheap_single_thread)`, set by `build.rs` only for
+//!   `wasm32-unknown-unknown`, `wasm32-wasip1`, `wasm32-wasip2` and `wasm32v1-none` built
+//!   without flags that could enable atomics) has exactly one thread. [`HeapLock`] then guards
+//!   the value with a plain busy flag and costs no atomic operation.
+//! - Everywhere else (`wasm32-wasip1-threads`, any build with atomics, native targets) a `spin`
+//!   mutex guards it. The plain flag is not compiled there at all, so no build can take the
+//!   single-thread shortcut where threads exist. `cfg(target_feature = "atomics")` is not used
+//!   for this: stable rustc hides that unstable feature from `cfg`, even where it is on.
 
 use core::cell::UnsafeCell;
 
@@ -43,7 +46,7 @@ impl<T> HeapLock<T> {
 // suffices.
 unsafe impl<T: Send> Sync for HeapLock<T> {}
 
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[cfg(growheap_single_thread)]
 mod imp {
     use core::cell::Cell;
 
@@ -52,8 +55,9 @@ mod imp {
         busy: Cell<bool>,
     }
 
-    // SAFETY: compiled only for wasm32 without the atomics feature, where a module cannot start
-    // a second thread, so the flag is never reached from two threads.
+    // SAFETY: compiled only for the single-threaded wasm targets that build.rs names, built
+    // without atomics, where a module cannot start a second thread, so the flag is never reached
+    // from two threads.
     unsafe impl Sync for Guard {}
 
     pub struct Held<'a>(&'a Cell<bool>);
@@ -76,7 +80,7 @@ mod imp {
     }
 }
 
-#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+#[cfg(not(growheap_single_thread))]
 mod imp {
     /// A spin lock, for targets that have threads.
     pub struct Guard(spin::Mutex<()>);

@@ -42,6 +42,12 @@ pub struct Stats {
     pub reallocations: u64,
 }
 
+/// Version of the snapshot layout of [`Stats::to_snapshot`]; bumped if the fields ever change.
+pub const SNAPSHOT_VERSION: u64 = 1;
+
+/// Number of `u64` in a snapshot: the version and ten fields.
+pub const SNAPSHOT_WORDS: usize = 11;
+
 impl Stats {
     /// All zero, usable in `const` context.
     pub const ZERO: Stats = Stats {
@@ -56,6 +62,47 @@ impl Stats {
         deallocations: 0,
         reallocations: 0,
     };
+
+    /// The snapshot a host reads (feature `host-export`): [`SNAPSHOT_VERSION`], then the ten
+    /// fields in declaration order, each as a `u64`.
+    #[must_use]
+    pub const fn to_snapshot(&self) -> [u64; SNAPSHOT_WORDS] {
+        [
+            SNAPSHOT_VERSION,
+            self.grow_calls,
+            self.failed_grows,
+            self.pages_grown as u64,
+            self.foreign_pages as u64,
+            self.heap_bytes as u64,
+            self.live_bytes as u64,
+            self.peak_live_bytes as u64,
+            self.allocations,
+            self.deallocations,
+            self.reallocations,
+        ]
+    }
+
+    /// Read a snapshot back; `None` if its version is not [`SNAPSHOT_VERSION`]. Sizes that do
+    /// not fit this host's `usize` saturate.
+    #[must_use]
+    pub fn from_snapshot(words: &[u64; SNAPSHOT_WORDS]) -> Option<Stats> {
+        if words[0] != SNAPSHOT_VERSION {
+            return None;
+        }
+        let size = |word: u64| usize::try_from(word).unwrap_or(usize::MAX);
+        Some(Stats {
+            grow_calls: words[1],
+            failed_grows: words[2],
+            pages_grown: size(words[3]),
+            foreign_pages: size(words[4]),
+            heap_bytes: size(words[5]),
+            live_bytes: size(words[6]),
+            peak_live_bytes: size(words[7]),
+            allocations: words[8],
+            deallocations: words[9],
+            reallocations: words[10],
+        })
+    }
 
     /// Allocations not yet freed.
     #[must_use]
@@ -99,5 +146,21 @@ impl fmt::Display for Stats {
             writeln!(f, "{name:<16} {value:>12}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_reads_back_and_other_versions_are_refused() {
+        let stats =
+            Stats { grow_calls: 1, failed_grows: 2, pages_grown: 3, reallocations: 10, ..Stats::ZERO };
+        let mut words = stats.to_snapshot();
+        assert_eq!(words[0], SNAPSHOT_VERSION);
+        assert_eq!(Stats::from_snapshot(&words), Some(stats));
+        words[0] += 1;
+        assert_eq!(Stats::from_snapshot(&words), None);
     }
 }

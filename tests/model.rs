@@ -12,7 +12,7 @@ use growheap::source::FakePages;
 /// it touches one by one, sizes stop at a few pages.
 fn size(rng: &mut fastrand::Rng) -> usize {
     if cfg!(miri) {
-        return [rng.usize(0..=256), rng.usize(257..=3 * 65536)][rng.usize(0..2)];
+        return [rng.usize(0..=256), rng.usize(257..=20_000)][rng.usize(0..2)];
     }
     match rng.u32(0..100) {
         0..50 => rng.usize(0..=256),

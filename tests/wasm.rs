@@ -2,7 +2,7 @@
 //! (wasmtime runner) and `--target wasm32-unknown-unknown` (wasm-bindgen-test in Node).
 //!
 //! Each test checks the heap's statistics against `memory.size`, the host's own page count.
-#![cfg(target_arch = "wasm32")]
+#![cfg(growheap_single_thread)]
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32::memory_size;
@@ -45,6 +45,12 @@ fn touched(bytes: usize) -> Vec<u8> {
         buffer.spare_capacity_mut()[page].write(1);
     }
     black_box(buffer)
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn single_threaded_wasm_pays_for_no_lock() {
+    assert!(!growheap::USES_LOCK);
 }
 
 #[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]

@@ -1,7 +1,6 @@
 //! Decoding the `growheap_stats` snapshot: eleven little-endian `u64` in guest memory.
 
-use growheap::Stats;
-use growheap::export::{LAYOUT_VERSION, SNAPSHOT_WORDS};
+use growheap::{SNAPSHOT_VERSION as LAYOUT_VERSION, SNAPSHOT_WORDS, Stats};
 use wasmtime::bail;
 
 /// Bytes of the snapshot in guest memory.
@@ -15,28 +14,17 @@ pub fn decode(bytes: &[u8]) -> wasmtime::Result<Stats> {
     let Some(bytes) = bytes.get(..SNAPSHOT_BYTES) else {
         bail!("stats snapshot runs past the end of memory");
     };
-    let words: Vec<u64> = bytes
-        .chunks_exact(8)
-        .map(|chunk| u64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes")))
-        .collect();
-    let version = words[0];
-    if version != LAYOUT_VERSION {
-        bail!("stats snapshot has layout version {version}, this harness reads version {LAYOUT_VERSION}");
+    let mut words = [0u64; SNAPSHOT_WORDS];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        *word = u64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes"));
     }
-    let size = |index: usize| usize::try_from(words[index]).unwrap_or(usize::MAX);
-    // The field order of `src/export.rs`, which is the declaration order of `Stats`.
-    Ok(Stats {
-        grow_calls: words[1],
-        failed_grows: words[2],
-        pages_grown: size(3),
-        foreign_pages: size(4),
-        heap_bytes: size(5),
-        live_bytes: size(6),
-        peak_live_bytes: size(7),
-        allocations: words[8],
-        deallocations: words[9],
-        reallocations: words[10],
-    })
+    match Stats::from_snapshot(&words) {
+        Some(stats) => Ok(stats),
+        None => bail!(
+            "stats snapshot has layout version {}, this harness reads version {LAYOUT_VERSION}",
+            words[0]
+        ),
+    }
 }
 
 #[cfg(test)]
