@@ -18,7 +18,7 @@ section() {
 ensure_targets() {
     local installed
     installed="$(rustup target list --installed)"
-    for target in wasm32-wasip1 wasm32-unknown-unknown; do
+    for target in wasm32-wasip1 wasm32-unknown-unknown wasm32-wasip1-threads; do
         grep -qx "$target" <<<"$installed" || rustup target add "$target"
     done
 }
@@ -46,6 +46,25 @@ ensure_wasm_bindgen() {
         cargo install "wasm-bindgen-cli@$version" --root "$TOOLS"
     fi
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+}
+
+# wasmtime 47 and later dropped wasi-threads; the 36.x LTS command line still runs it.
+ensure_wasmtime_threads() {
+    local wasmtime="$CACHE/wasmtime36/bin/wasmtime"
+    if [[ "$("$wasmtime" --version 2>/dev/null)" != "wasmtime 36."* ]]; then
+        cargo install 'wasmtime-cli@^36' --locked --root "$CACHE/wasmtime36"
+    fi
+    export CARGO_TARGET_WASM32_WASIP1_THREADS_RUNNER="$wasmtime run -W threads=y -S threads=y"
+}
+
+# Miri and cargo-fuzz need nightly.
+ensure_nightly() {
+    rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+    local installed
+    installed="$(rustup component list --toolchain nightly --installed)"
+    grep -q '^miri' <<<"$installed" || rustup component add miri --toolchain nightly
+    grep -q '^rust-src' <<<"$installed" || rustup component add rust-src --toolchain nightly
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --root "$TOOLS"
 }
 
 ensure_node() {

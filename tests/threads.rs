@@ -111,7 +111,7 @@ fn share(heap: &(impl GlobalAlloc + Sync)) {
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn four_threads_share_one_locked_heap() {
-    assert!(growheap::USES_LOCK);
+    const { assert!(growheap::USES_LOCK) };
     use growheap::GrowHeap;
     use growheap::source::FakePages;
     let heap = GrowHeap::with_source(FakePages::wasi_like(if cfg!(miri) { 64 } else { 2048 }));
@@ -130,7 +130,7 @@ static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
 #[cfg(target_arch = "wasm32")]
 #[test]
 fn four_wasm_threads_share_the_global_heap() {
-    assert!(growheap::USES_LOCK, "a target with threads must get the spin lock");
+    const { assert!(growheap::USES_LOCK, "a target with threads must get the spin lock") };
     let before = HEAP.stats();
     share(&HEAP);
     let after = HEAP.stats();

@@ -50,7 +50,7 @@ fn touched(bytes: usize) -> Vec<u8> {
 #[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_os = "unknown"), test)]
 fn single_threaded_wasm_pays_for_no_lock() {
-    assert!(!growheap::USES_LOCK);
+    const { assert!(!growheap::USES_LOCK) };
 }
 
 #[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
