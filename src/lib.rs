@@ -111,20 +111,29 @@ impl<S: PageSource> GrowHeap<S> {
     /// Run `f` on the heap, then report its growth to the hook outside the lock.
     #[inline]
     fn call<R>(&self, f: impl FnOnce(&mut RawHeap<S>) -> R) -> Option<R> {
-        let (result, growth) = self.heap.with(|heap| {
+        let (result, grew) = self.heap.with(|heap| {
             let result = f(heap);
             #[cfg(feature = "host-export")]
             export::publish(heap.stats());
-            (result, heap.growth_pending().then(|| heap.take_growth()))
+            (result, heap.growth_pending())
         })?;
-        if let Some(growth) = growth {
-            #[cfg(feature = "host-export")]
-            export::note_growth(growth.events().count() as u32);
-            if let Some(hook) = self.on_grow {
-                growth.events().for_each(hook);
-            }
+        if grew {
+            self.report_growth();
         }
         Some(result)
+    }
+
+    /// Hand the growths of the last call to the hook (and the epoch), outside the lock. Kept out
+    /// of line: most calls do not grow.
+    #[cold]
+    #[inline(never)]
+    fn report_growth(&self) {
+        let Some(growth) = self.heap.with(|heap: &mut RawHeap<S>| heap.take_growth()) else { return };
+        #[cfg(feature = "host-export")]
+        export::note_growth(growth.events().count() as u32);
+        if let Some(hook) = self.on_grow {
+            growth.events().for_each(hook);
+        }
     }
 }
 
