@@ -104,15 +104,20 @@ impl FreeIndex {
                 Block(next).links().1.write(prev);
             }
             if prev.is_null() {
-                self.heads[f][s] = next;
-                if next.is_null() {
-                    self.second_level[f] &= !(1 << s);
-                    if self.second_level[f] == 0 {
-                        self.first_level &= !(1 << f);
-                    }
-                }
+                self.set_head(f, s, next);
             } else {
                 Block(prev).links().0.write(next);
+            }
+        }
+    }
+
+    /// Make `head` the head of list `(f, s)`, clearing the list's bits when it is null.
+    fn set_head(&mut self, f: usize, s: usize, head: *mut u8) {
+        self.heads[f][s] = head;
+        if head.is_null() {
+            self.second_level[f] &= !(1 << s);
+            if self.second_level[f] == 0 {
+                self.first_level &= !(1 << f);
             }
         }
     }
@@ -180,13 +185,8 @@ impl FreeIndex {
         // SAFETY: the head is a listed free block; its next link and its successor are valid.
         unsafe {
             let next = block.links().0.read();
-            self.heads[f][s] = next;
-            if next.is_null() {
-                self.second_level[f] &= !(1 << s);
-                if self.second_level[f] == 0 {
-                    self.first_level &= !(1 << f);
-                }
-            } else {
+            self.set_head(f, s, next);
+            if !next.is_null() {
                 Block(next).links().1.write(ptr::null_mut());
             }
         }
