@@ -8,7 +8,7 @@ use super::block::{Block, GRANULE};
 use core::ptr;
 
 /// log2 of the number of second-level lists per power of two.
-const SL_LOG: u32 = 4;
+const SL_LOG: u32 = 5;
 /// Blocks of a request's own list looked at before the search rounds up.
 const OWN_LIST_TRIES: usize = 4;
 /// Second-level lists per power of two.
@@ -20,14 +20,14 @@ const LINEAR_SHIFT: u32 = LINEAR_LIMIT.trailing_zeros();
 const FL_COUNT: usize = (usize::BITS - LINEAR_SHIFT + 1) as usize;
 
 static_assertions::const_assert!(FL_COUNT <= usize::BITS as usize);
-static_assertions::const_assert!(SL_COUNT <= u16::BITS as usize);
+static_assertions::const_assert!(SL_COUNT <= u32::BITS as usize);
 
 /// Free blocks of the coalescing tier, by size.
 pub(crate) struct FreeIndex {
     /// Bit `f` is set iff `second_level[f] != 0`.
     first_level: usize,
     /// Bit `s` of `second_level[f]` is set iff `heads[f][s]` is not null.
-    second_level: [u16; FL_COUNT],
+    second_level: [u32; FL_COUNT],
     /// Head of each doubly linked list of free blocks (payload pointers), or null when empty.
     /// Every block on list `(f, s)` has a size that maps to `(f, s)`.
     heads: [[*mut u8; SL_COUNT]; FL_COUNT],
