@@ -1,6 +1,7 @@
 //! How the heap grows memory: page-boundary sizes, the patterns that broke wee_alloc (#106) and
 //! talc (#51), reuse after free, refusal, foreign growth, `min_grow_pages`, `max_pages`,
-//! `reserve`, and bad input. All over the fake page source, with every call checked.
+//! and `reserve`. All over the fake page source, with every call checked (bad input has its own
+//! matrix in `tests/bad_input.rs`).
 
 mod common;
 
@@ -219,53 +220,5 @@ fn reserve_grows_ahead_so_the_allocation_does_not() {
         let now = heap.fake().pages().0;
         heap.fake().set_max_pages(now);
         assert!(!heap.reserve(PAGE_SIZE * 10), "refused growth makes reserve false");
-    }
-}
-
-/// Only layouts that `Layout` accepts can reach an allocator.
-fn valid(size: usize, align: usize) -> bool {
-    std::alloc::Layout::from_size_align(size, align).is_ok()
-}
-
-#[test]
-fn bad_input_gives_null_or_success_and_the_heap_goes_on() {
-    for mut heap in both_starts(64) {
-        let zero = heap.alloc(0, 1).unwrap();
-        let other_zero = heap.alloc(0, 1).unwrap();
-        assert_ne!(zero, other_zero, "zero-sized blocks are distinct");
-        for size in [
-            usize::MAX / 2,
-            isize::MAX as usize - 8,
-            u32::MAX as usize - 15,
-            u32::MAX as usize - (PAGE_SIZE - 1),
-        ] {
-            for align in [8, PAGE_SIZE * 2] {
-                if valid(size, align) {
-                    assert!(heap.alloc(size, align).is_none(), "{size} at {align}");
-                }
-            }
-        }
-        for shift in 16..=31 {
-            // Alignments above a page: the small ones fit under the cap, the rest give null.
-            let align = 1usize << shift;
-            if !valid(100, align) {
-                continue;
-            }
-            if let Some(block) = heap.alloc(100, align) {
-                heap.dealloc(block);
-            }
-        }
-        let block = heap.alloc(100, 8).unwrap();
-        let block = heap.realloc(block, 0).unwrap();
-        for huge in [isize::MAX as usize - 8, u32::MAX as usize - 15] {
-            if valid(huge, 8) {
-                assert!(heap.realloc(block, huge).is_none(), "realloc to {huge}");
-            }
-        }
-        heap.dealloc(block);
-        heap.dealloc(zero);
-        heap.dealloc(other_zero);
-        assert!(heap.alloc(PAGE_SIZE, 8).is_some(), "the heap still works");
-        heap.validate();
     }
 }

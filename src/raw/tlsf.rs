@@ -128,7 +128,7 @@ impl FreeIndex {
         if f >= FL_COUNT {
             return None;
         }
-        let here = u32::from(self.second_level[f]) & (u32::MAX << s);
+        let here = self.second_level[f] & (u32::MAX << s);
         if here != 0 {
             return Some((f, here.trailing_zeros() as usize));
         }

@@ -35,6 +35,10 @@ pub struct FakePages {
     refusals_left: usize,
     /// `grow` calls refused so far, by a refusal or by the cap.
     refused: u64,
+    /// `grow` calls seen so far, granted or not.
+    grow_calls_seen: usize,
+    /// Refuse the `grow` call with this number (counting from 0), if set.
+    refuse_call_number: Option<usize>,
     /// Runs of pages grown by "someone else": (first page, count).
     foreign: Vec<(PageCount, PageCount)>,
     /// Successful growths made through [`PageSource::grow`], as (old, new) sizes.
@@ -69,6 +73,8 @@ impl FakePages {
             heap_base,
             refusals_left: 0,
             refused: 0,
+            grow_calls_seen: 0,
+            refuse_call_number: None,
             foreign: Vec::new(),
             heap_grows: Vec::new(),
         };
@@ -98,6 +104,12 @@ impl FakePages {
     /// Refuse the next `count` calls to `grow`, as a host whose `memory.grow` returns -1.
     pub fn refuse_next_grows(&mut self, count: usize) {
         self.refusals_left = count;
+    }
+
+    /// Refuse the `grow` call number `k` (counting from 0 over this fake's life), whenever it
+    /// comes: for tests that refuse growth at every point of a run.
+    pub fn refuse_grow_call(&mut self, k: usize) {
+        self.refuse_call_number = Some(k);
     }
 
     /// Lower or lift the page cap (never above the buffer made by [`new`](Self::new), never
@@ -232,9 +244,14 @@ unsafe impl PageSource for FakePages {
     }
 
     fn grow(&mut self, delta: PageCount) -> Option<PageCount> {
+        let number = self.grow_calls_seen;
+        self.grow_calls_seen += 1;
         let new_size = self.size.0.checked_add(delta.0).filter(|&n| n <= self.max_pages.0);
-        let Some(new_size) = new_size.filter(|_| self.refusals_left == 0) else {
-            self.refusals_left = self.refusals_left.saturating_sub(1);
+        let chosen = self.refuse_call_number == Some(number);
+        let Some(new_size) = new_size.filter(|_| self.refusals_left == 0 && !chosen) else {
+            if !chosen {
+                self.refusals_left = self.refusals_left.saturating_sub(1);
+            }
             self.refused += 1;
             return None;
         };
