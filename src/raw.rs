@@ -1,8 +1,8 @@
 //! The allocator core: policy only, generic over where pages come from.
 //!
 //! [`RawHeap`] takes `&mut self` and knows nothing of locks or of wasm. It has two tiers:
-//! - the **small tier** ([`small`]): size classes up to 256 bytes with LIFO free lists, cut from
-//!   slabs, no per-block header;
+//! - the **small tier** ([`small`]): 24 size classes up to 256 bytes, served from 4 KiB slabs of
+//!   one class each, with no per-block header; a slab whose blocks are all free is given back;
 //! - the **coalescing tier** ([`block`], [`tlsf`]): blocks with a one-word header, free blocks on
 //!   two-level segregated lists, neighbours merged on free.
 //!
@@ -202,7 +202,8 @@ impl<S: PageSource> RawHeap<S> {
     /// `block` came from this heap with this `layout` and is not used any more.
     pub unsafe fn dealloc(&mut self, block: *mut u8, layout: Layout) {
         self.stats.deallocations += 1;
-        self.stats.live_bytes -= layout.size();
+        // Saturating: a wrong layout from the caller must not make the allocator panic.
+        self.stats.live_bytes = self.stats.live_bytes.saturating_sub(layout.size());
         // SAFETY: forwarded from the caller.
         unsafe { self.free_block(block, layout.size(), layout.align()) };
     }
@@ -233,7 +234,7 @@ impl<S: PageSource> RawHeap<S> {
             }
         };
         self.stats.reallocations += 1;
-        self.stats.live_bytes -= old_size;
+        self.stats.live_bytes = self.stats.live_bytes.saturating_sub(old_size);
         self.add_live(new_size);
         result
     }
