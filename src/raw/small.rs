@@ -1,4 +1,4 @@
-//! The small tier: size classes served from 4 KiB slabs, one class per slab.
+//! The small tier: size classes served from 2 KiB slabs, one class per slab.
 //!
 //! Requests of at most [`SMALL_MAX`] bytes and alignment at most [`GRANULE`] are served here
 //! without any per-block header: `dealloc` gets the `Layout`, so the class is known on the way
@@ -23,15 +23,16 @@ const WIDE_STEP: usize = 16;
 /// Number of size classes.
 pub(crate) const CLASS_COUNT: usize = LINEAR_MAX / GRANULE + (SMALL_MAX - LINEAR_MAX) / WIDE_STEP;
 /// Size and alignment of a slab's payload.
-pub(crate) const SLAB_BYTES: usize = 4096;
+pub(crate) const SLAB_BYTES: usize = 2048;
 /// Where a slab's first block starts, after its header.
 const FIRST_BLOCK: usize = size_of::<Slab>().next_multiple_of(GRANULE);
 
 static_assertions::const_assert_eq!(class_size(CLASS_COUNT - 1), SMALL_MAX);
 static_assertions::const_assert!(SLAB_BYTES.is_power_of_two());
-// Even the largest class fits several times in a slab (the slab loses one word to its block
-// header at the end).
-static_assertions::const_assert!(FIRST_BLOCK + 8 * SMALL_MAX <= SLAB_BYTES - GRANULE);
+// Even the largest class fits four times in a slab (the slab loses one word to its block header
+// at the end). 2 KiB rather than 4 KiB: every class in use keeps a slab, and on random-actions
+// the smaller slab saved a page (31 pages instead of 32) for about 1% more fuel on small objects.
+static_assertions::const_assert!(FIRST_BLOCK + 4 * SMALL_MAX <= SLAB_BYTES - GRANULE);
 
 /// The class that serves `size` bytes (`1..=SMALL_MAX`).
 pub(crate) const fn class_of(size: usize) -> usize {
