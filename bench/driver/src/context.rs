@@ -66,10 +66,10 @@ pub fn wasmtime_version() -> String {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock")).unwrap_or_default();
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wasmtime\"" {
-            if let Some(version) = lines.next().and_then(|line| line.strip_prefix("version = ")) {
-                return version.trim_matches('"').to_string();
-            }
+        if line == "name = \"wasmtime\""
+            && let Some(version) = lines.next().and_then(|line| line.strip_prefix("version = "))
+        {
+            return version.trim_matches('"').to_string();
         }
     }
     "unknown".into()

@@ -250,7 +250,7 @@ pub fn markdown(
     let _ = writeln!(
         out,
         "- every instance may grow to {cap_pages} pages ({} MiB); past that `memory.grow` fails",
-        cap_pages * crate::host::PAGE_BYTES >> 20
+        (cap_pages * crate::host::PAGE_BYTES) >> 20
     );
     out.push_str("\n## growheap against the issue's targets\n\n");
     targets_table(&mut out, rows, context);
