@@ -284,7 +284,7 @@ impl<S: PageSource> RawHeap<S> {
             unsafe { self.alloc_small(class_of(size)) }
         } else {
             // SAFETY: forwarded from the caller.
-            unsafe { self.alloc_large(size, align) }.map_or(ptr::null_mut(), Block::payload)
+            unsafe { self.alloc_large(size, align) }
         }
     }
 
@@ -325,9 +325,11 @@ impl<S: PageSource> RawHeap<S> {
             return block;
         }
         // SAFETY: forwarded from the caller.
-        let Some(slab) = (unsafe { self.alloc_large(SLAB_BYTES - WORD, SLAB_BYTES) }) else {
+        let slab = unsafe { self.alloc_large(SLAB_BYTES - WORD, SLAB_BYTES) };
+        if slab.is_null() {
             return ptr::null_mut();
-        };
+        }
+        let slab = Block(slab);
         // SAFETY: the slab was just allocated, so its header is ours; its payload runs to the
         // next block's header (clamped to SLAB_BYTES so that every block masks to the slab's
         // start), and the small tier owns it from now on.
@@ -353,37 +355,52 @@ impl<S: PageSource> RawHeap<S> {
         }
     }
 
+    /// A block of the coalescing tier: its payload, or null when memory cannot be had. Reuses a
+    /// free block if one fits, else cuts fresh memory ([`alloc_fresh`](Self::alloc_fresh)).
+    ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
-    unsafe fn alloc_large(&mut self, size: usize, align: usize) -> Option<Block> {
-        let block_size = block_size_for(size)?;
-        if align <= GRANULE {
-            // SAFETY: the index holds only our free blocks.
-            if let Some(block) = unsafe { self.free_index.take_fitting(block_size) } {
-                // SAFETY: `block` was free and is big enough.
-                return Some(unsafe { self.use_free_block(block, block_size, GRANULE) });
-            }
+    #[inline]
+    unsafe fn alloc_large(&mut self, size: usize, align: usize) -> *mut u8 {
+        let Some(block_size) = block_size_for(size) else { return ptr::null_mut() };
+        // An aligned request needs room for the block, for moving it up to the alignment, and
+        // for the gap in front to be a free block of its own.
+        let search = if align <= GRANULE {
+            block_size
         } else {
-            // Room for the block, for moving it up to the alignment, and for the gap in front to
-            // be a free block of its own.
-            let search = block_size.checked_add(align)?.checked_add(MIN_BLOCK)?;
-            // SAFETY: as above.
-            if let Some(block) = unsafe { self.free_index.take_fitting(search) } {
-                // SAFETY: as above.
-                return Some(unsafe { self.use_free_block(block, block_size, align) });
+            match block_size.checked_add(align).and_then(|s| s.checked_add(MIN_BLOCK)) {
+                Some(search) => search,
+                None => return ptr::null_mut(),
             }
+        };
+        // SAFETY: the index holds only our free blocks.
+        let free = unsafe { self.free_index.take_fitting(search) };
+        if free.is_null() {
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.alloc_fresh(block_size, align) };
         }
+        // SAFETY: `free` was a free block of at least `search` bytes.
+        unsafe { self.use_free_block(Block(free), block_size, align).payload() }
+    }
+
+    /// Cut a block from fresh memory, growing memory if needed: its payload, or null. Out of
+    /// line, so that the reuse path stays small.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    #[inline(never)]
+    unsafe fn alloc_fresh(&mut self, block_size: usize, align: usize) -> *mut u8 {
         self.start();
         for _ in 0..MAX_GROWTHS_PER_CALL {
             if let Some(payload) = self.top_fits(block_size, align) {
                 // SAFETY: `top_fits` checked that the block lies in fresh memory.
-                return Some(unsafe { self.cut_from_top(payload, block_size) });
+                return unsafe { self.cut_from_top(payload, block_size) }.payload();
             }
             if !self.grow_for(block_size, align) {
-                return None;
+                return ptr::null_mut();
             }
         }
-        None
+        ptr::null_mut()
     }
 
     /// Where a block of `size` aligned to `align` would start if cut from fresh memory now, if

@@ -145,7 +145,8 @@ impl FreeIndex {
         self.fitting_list(size).is_some()
     }
 
-    /// Take a free block of at least `size` off its list, if there is one.
+    /// Take a free block of at least `size` off its list: its payload, or null if there is none
+    /// (null rather than `Option<Block>`, which wasm would return through memory).
     ///
     /// The request's own list holds blocks both smaller and larger than `size`; the first few
     /// are tried before rounding up, so that a block freed with exactly this size is found
@@ -153,7 +154,7 @@ impl FreeIndex {
     ///
     /// # Safety
     /// The index holds only blocks that are free and owned by the heap.
-    pub(crate) unsafe fn take_fitting(&mut self, size: usize) -> Option<Block> {
+    pub(crate) unsafe fn take_fitting(&mut self, size: usize) -> *mut u8 {
         let (f, s) = list_of(size);
         let mut node = self.heads[f][s];
         for _ in 0..OWN_LIST_TRIES {
@@ -166,17 +167,17 @@ impl FreeIndex {
                 let block_size = block.size();
                 if block_size >= size {
                     self.remove(block, block_size);
-                    return Some(block);
+                    return node;
                 }
                 node = block.links().0.read();
             }
         }
-        let (f, s) = self.fitting_list(size)?;
+        let Some((f, s)) = self.fitting_list(size) else { return ptr::null_mut() };
         let block = Block(self.heads[f][s]);
         // SAFETY: the head of a non-empty list is a free block on that list; its size maps to
         // (f, s), and `remove` only uses the list, not the exact size.
         unsafe { self.remove_head(block, f, s) };
-        Some(block)
+        block.payload()
     }
 
     /// # Safety
