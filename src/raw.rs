@@ -26,7 +26,7 @@ use crate::stats::{GrowEvent, Stats};
 use block::{Block, GRANULE, MIN_BLOCK, WORD, block_size_for};
 use core::alloc::Layout;
 use core::ptr;
-use small::{Freed, SLAB_BYTES, SMALL_MAX, Slab, SmallTier, class_of};
+use small::{Freed, SLAB_BYTES, SMALL_ALIGN, SMALL_MAX, Slab, SmallTier, class_of};
 use tlsf::FreeIndex;
 
 #[cfg(feature = "debug-checks")]
@@ -271,7 +271,7 @@ impl<S: PageSource> RawHeap<S> {
 
     /// Whether a request goes to the small tier.
     const fn is_small(size: usize, align: usize) -> bool {
-        size <= SMALL_MAX && align <= GRANULE
+        size <= SMALL_MAX && align <= SMALL_ALIGN
     }
 
     /// # Safety

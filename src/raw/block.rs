@@ -17,7 +17,7 @@ pub(crate) const WORD: usize = size_of::<usize>();
 
 /// Payload alignment and size granule of every block. Requests with this alignment or less need
 /// no alignment work.
-pub(crate) const GRANULE: usize = 8;
+pub(crate) const GRANULE: usize = 16;
 
 /// The smallest block: header, two free-list links and a footer.
 pub(crate) const MIN_BLOCK: usize = (4 * WORD).next_multiple_of(GRANULE);

@@ -6,7 +6,7 @@
 //! block is also looked up on its slab's free list: at most 2 KiB / class size entries.
 
 use super::block::{Block, GRANULE, WORD, block_size_for};
-use super::small::{Slab, SmallTier, class_of, class_size, slab_of};
+use super::small::{SMALL_ALIGN, Slab, SmallTier, class_of, class_size, slab_of};
 use super::{RawHeap, RegionHeader};
 use crate::source::PageSource;
 use core::alloc::Layout;
@@ -81,8 +81,9 @@ impl<S: PageSource> RawHeap<S> {
         let small = Self::is_small(size, layout.align());
         // A large block's extent comes from its header, checked below against the layout.
         let extent = if small { class_size(class_of(size)) } else { 1 };
+        let align = if small { SMALL_ALIGN } else { GRANULE };
         match self.region_of(ptr, extent) {
-            _ if ptr.addr() % GRANULE != 0 => return Err(FreeError::NotFromThisHeap { ptr }),
+            _ if ptr.addr() % align != 0 => return Err(FreeError::NotFromThisHeap { ptr }),
             Place::HandedOut => {}
             Place::Fresh => return Err(FreeError::NotLive { ptr }),
             Place::Outside => return Err(FreeError::NotFromThisHeap { ptr }),

@@ -1,6 +1,6 @@
 //! The small tier: size classes served from 2 KiB slabs, one class per slab.
 //!
-//! Requests of at most [`SMALL_MAX`] bytes and alignment at most [`GRANULE`] are served here
+//! Requests of at most [`SMALL_MAX`] bytes and alignment at most [`SMALL_ALIGN`] are served here
 //! without any per-block header: `dealloc` gets the `Layout`, so the class is known on the way
 //! back, and the slab is found by masking the pointer (slabs are [`SLAB_BYTES`]-aligned).
 //!
@@ -11,8 +11,11 @@
 //! is its class's current slab (kept, so that one block allocated and freed in a loop does not
 //! take and return a slab each time).
 
-use super::block::GRANULE;
 use core::ptr;
+
+/// Alignment of every small block, and the step between the classes up to `LINEAR_MAX`. Requests
+/// aligned above it go to the coalescing tier.
+pub(crate) const SMALL_ALIGN: usize = 8;
 
 /// Largest request served by the small tier.
 pub(crate) const SMALL_MAX: usize = 256;
@@ -21,33 +24,33 @@ const LINEAR_MAX: usize = 128;
 /// Step between classes above `LINEAR_MAX`: 16 bytes, so the waste is below 1/8 of the block.
 const WIDE_STEP: usize = 16;
 /// Number of size classes.
-pub(crate) const CLASS_COUNT: usize = LINEAR_MAX / GRANULE + (SMALL_MAX - LINEAR_MAX) / WIDE_STEP;
+pub(crate) const CLASS_COUNT: usize = LINEAR_MAX / SMALL_ALIGN + (SMALL_MAX - LINEAR_MAX) / WIDE_STEP;
 /// Size and alignment of a slab's payload.
 pub(crate) const SLAB_BYTES: usize = 2048;
 /// Where a slab's first block starts, after its header.
-const FIRST_BLOCK: usize = size_of::<Slab>().next_multiple_of(GRANULE);
+const FIRST_BLOCK: usize = size_of::<Slab>().next_multiple_of(SMALL_ALIGN);
 
 static_assertions::const_assert_eq!(class_size(CLASS_COUNT - 1), SMALL_MAX);
 static_assertions::const_assert!(SLAB_BYTES.is_power_of_two());
 // Even the largest class fits four times in a slab (the slab loses one word to its block header
 // at the end). 2 KiB rather than 4 KiB: every class in use keeps a slab, and on random-actions
 // the smaller slab saved a page (31 pages instead of 32) for about 1% more fuel on small objects.
-static_assertions::const_assert!(FIRST_BLOCK + 4 * SMALL_MAX <= SLAB_BYTES - GRANULE);
+static_assertions::const_assert!(FIRST_BLOCK + 4 * SMALL_MAX <= SLAB_BYTES - SMALL_ALIGN);
 
 /// The class that serves `size` bytes (`1..=SMALL_MAX`).
 pub(crate) const fn class_of(size: usize) -> usize {
     debug_assert!(size >= 1 && size <= SMALL_MAX);
     if size <= LINEAR_MAX {
-        (size - 1) / GRANULE
+        (size - 1) / SMALL_ALIGN
     } else {
-        LINEAR_MAX / GRANULE + (size - LINEAR_MAX - 1) / WIDE_STEP
+        LINEAR_MAX / SMALL_ALIGN + (size - LINEAR_MAX - 1) / WIDE_STEP
     }
 }
 
 /// The block size of class `class`.
 pub(crate) const fn class_size(class: usize) -> usize {
-    let linear = LINEAR_MAX / GRANULE;
-    if class < linear { (class + 1) * GRANULE } else { LINEAR_MAX + (class - linear + 1) * WIDE_STEP }
+    let linear = LINEAR_MAX / SMALL_ALIGN;
+    if class < linear { (class + 1) * SMALL_ALIGN } else { LINEAR_MAX + (class - linear + 1) * WIDE_STEP }
 }
 
 /// The header at the start of every slab.
@@ -289,8 +292,8 @@ mod tests {
             assert!(block >= size, "class {class} ({block} B) too small for {size}");
             assert!(class == 0 || class_size(class - 1) < size, "{size} not in its smallest class");
             // Below 64 bytes the granule dominates; above, the waste stays under 1/8.
-            assert!(block - size < GRANULE || (block - size) * 8 <= block, "waste at {size}");
-            assert_eq!(block % GRANULE, 0);
+            assert!(block - size < SMALL_ALIGN || (block - size) * 8 <= block, "waste at {size}");
+            assert_eq!(block % SMALL_ALIGN, 0);
         }
     }
 }
