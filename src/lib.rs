@@ -82,8 +82,8 @@ impl<S: PageSource> GrowHeap<S> {
         self.call(|heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)
     }
 
-    /// Give back to the general pool every slab of small blocks that holds no live block. Each
-    /// size class keeps one slab even when it empties, so that a block allocated and freed in a
+    /// Give back to the general pool every slab of small blocks that holds no live block. Up to
+    /// two slabs stay with their class when they empty, so that a block allocated and freed in a
     /// loop does not take and return a slab each time; `trim` releases those too. Memory is not
     /// returned to the host (wasm memory cannot shrink), but becomes free for any size.
     pub fn trim(&self) {

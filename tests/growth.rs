@@ -112,6 +112,27 @@ fn page_churn_with_one_pinned_block_stays_within_three_pages() {
 }
 
 #[test]
+fn at_most_two_empty_slabs_stay_reserved() {
+    let mut heap = Checked::unknown_like(64);
+    // One block in each of five classes: five slabs.
+    let blocks: Vec<_> = [8, 24, 40, 72, 200].iter().map(|&size| heap.alloc(size, 8).unwrap()).collect();
+    assert_eq!(heap.validate().slabs, 5);
+    for block in blocks {
+        heap.dealloc(block);
+    }
+    // The first two to empty stay with their class; the others went back at once.
+    assert_eq!(heap.validate().slabs, 2);
+    // A loop on a class whose slab was kept takes no new slab.
+    let before = heap.validate().used_blocks + heap.validate().free_blocks;
+    for _ in 0..100 {
+        let block = heap.alloc(8, 8).unwrap();
+        heap.dealloc(block);
+    }
+    assert_eq!(heap.validate().slabs, 2);
+    assert_eq!(heap.validate().used_blocks + heap.validate().free_blocks, before);
+}
+
+#[test]
 fn freeing_then_reallocating_the_same_work_grows_nothing() {
     let mut rng = fastrand::Rng::with_seed(7);
     let work: Vec<(usize, usize)> = (0..600).map(|_| (rng.usize(1..=20_000), 1 << rng.u32(0..=6))).collect();

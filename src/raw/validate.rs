@@ -7,7 +7,7 @@
 extern crate std;
 
 use super::block::{Block, GRANULE, MIN_BLOCK, WORD};
-use super::small::{CLASS_COUNT, SLAB_BYTES, Slab, SmallTier, class_size};
+use super::small::{CLASS_COUNT, KEPT_EMPTY_MAX, SLAB_BYTES, Slab, SmallTier, class_size};
 use super::tlsf::FreeIndex;
 use super::{FIRST_PAYLOAD, RawHeap, RegionHeader};
 use crate::source::PageSource;
@@ -174,6 +174,7 @@ impl<S: PageSource> RawHeap<S> {
     ) -> Result<(), String> {
         let tier = &self.small;
         let mut listed = BTreeSet::new();
+        let mut empty_current = 0;
         for class in 0..CLASS_COUNT {
             let mut node = tier.partial[class];
             let mut prev = core::ptr::null_mut();
@@ -192,9 +193,16 @@ impl<S: PageSource> RawHeap<S> {
             if !current.is_null() {
                 ensure!(slabs.contains_key(&current.addr()), "current slab {current:p} is not a slab block");
                 // SAFETY: as above.
-                ensure!(unsafe { (*current).class } == class, "current slab {current:p} of another class");
+                let header = unsafe { &*current };
+                ensure!(header.class == class, "current slab {current:p} of another class");
+                empty_current += usize::from(header.live == 0);
             }
         }
+        ensure!(
+            empty_current == tier.kept_empty && empty_current <= KEPT_EMPTY_MAX,
+            "{empty_current} empty current slabs, counted {} (at most {KEPT_EMPTY_MAX})",
+            tier.kept_empty
+        );
         for (&payload, &(block, size)) in slabs {
             let slab = block.payload().cast::<Slab>();
             ensure!(payload % SLAB_BYTES == 0, "slab {slab:p} misaligned");
