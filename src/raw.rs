@@ -67,6 +67,10 @@ const FIRST_PAYLOAD: usize = (size_of::<RegionHeader>() + WORD).next_multiple_of
 /// pages; 256 saves 22 but grows a page more.
 const SPLIT_MIN: usize = 64;
 
+/// Blocks at least this large are cut from the high end of fresh memory (see
+/// `RawHeap::placement`).
+const HIGH_PLACEMENT_MIN: usize = PAGE_SIZE;
+
 /// Most growths one call can make: each allocation grows at most twice (a second time when the
 /// first growth was not contiguous), and a small request may first need a slab.
 const MAX_GROWTHS_PER_CALL: usize = 4;
@@ -392,8 +396,10 @@ impl<S: PageSource> RawHeap<S> {
     unsafe fn alloc_fresh(&mut self, block_size: usize, align: usize) -> *mut u8 {
         self.start();
         for _ in 0..MAX_GROWTHS_PER_CALL {
-            if let Some(payload) = self.top_fits(block_size, align) {
-                // SAFETY: `top_fits` checked that the block lies in fresh memory.
+            if let Some(lowest) = self.top_fits(block_size, align) {
+                let payload = self.placement(lowest, block_size, align);
+                // SAFETY: `top_fits` checked that the block lies in fresh memory, and
+                // `placement` only moves it up within fresh memory.
                 return unsafe { self.cut_from_top(payload, block_size) }.payload();
             }
             if !self.grow_for(block_size, align) {
@@ -412,6 +418,18 @@ impl<S: PageSource> RawHeap<S> {
         let payload = aligned_with_gap(self.top.addr(), align)?;
         let block_end = payload.checked_add(size)?;
         (block_end <= self.end.addr()).then(|| self.top.with_addr(payload))
+    }
+
+    /// Where to cut a block from fresh memory, given the lowest place it fits. A block of a page
+    /// or more goes at the high end of fresh memory instead, and the space below becomes a free
+    /// block: when such blocks replace one another (a buffer that grows by copying), the next one
+    /// then fits below the current one, in the space the previous one left, instead of above it.
+    fn placement(&self, lowest: *mut u8, size: usize, align: usize) -> *mut u8 {
+        if size < HIGH_PLACEMENT_MIN {
+            return lowest;
+        }
+        let highest = (self.end.addr() - size) & !(align.max(GRANULE) - 1);
+        if highest - lowest.addr() >= MIN_BLOCK { lowest.with_addr(highest) } else { lowest }
     }
 
     /// Cut a block from fresh memory at `payload`; any gap below it becomes a free block.

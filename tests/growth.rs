@@ -73,9 +73,10 @@ fn talc_51_ratchet_stays_bounded_and_repeats_for_free() {
         ratchet(&mut heap, STEPS);
         heap.validate();
         let first = heap.stats().pages_grown;
-        // Two live buffers of about STEPS pages each is the floor for alloc-copy-free; the
-        // coalescing tier must stay within a small factor of it.
-        assert!(first <= 3 * STEPS, "ratchet grew {first} pages for a {STEPS}-page buffer");
+        // Two live buffers, of STEPS - 1 and STEPS pages, are the floor for alloc-copy-free
+        // (127 pages). Cutting big blocks from the high end of fresh memory lets each buffer fit
+        // where the one before the previous one was; 171 is the benchmark issue's target.
+        assert!(first <= 171, "ratchet grew {first} pages for a {STEPS}-page buffer");
         ratchet(&mut heap, STEPS);
         assert_eq!(heap.stats().pages_grown, first, "a second ratchet must reuse the first's memory");
     }
