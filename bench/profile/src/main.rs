@@ -1,0 +1,197 @@
+//! `growheap-profile`: growheap's policy, run natively over the fake page source, where
+//! callgrind can count instructions per function and many seeds run in a second.
+//!
+//! The wasm benchmark (`scripts/bench`) gives the figures we report, from one fixed seed. This
+//! tool is for deciding a design change: its instruction counts track wasmtime fuel closely, and
+//! its page means over many seeds separate a real change in fragmentation from the luck of one
+//! seed. See `bench/README.md` ("Profiling natively").
+//!
+//! ```text
+//! growheap-profile run [--realloc] [--talc | --floor]   3 runs of random-actions (for callgrind)
+//! growheap-profile seeds [--realloc] [N]      mean pages grown over N seeds (default 40)
+//! growheap-profile ratchet                    where talc #51's ratchet puts each buffer
+//! growheap-profile growths                    what the heap held at each growth (random-actions)
+//! ```
+
+use core::alloc::{GlobalAlloc, Layout};
+use growheap::source::FakePages;
+use growheap::{GrowHeap, PAGE_SIZE};
+use std::process::ExitCode;
+
+/// fastrand's fixed default seed, the one the wasm benchmark uses.
+const BENCH_SEED: u64 = 0x0ef6_f79e_d30b_a75a;
+const ACTIONS_PER_RUN: usize = 100_000;
+const MIN_LIVE: usize = 50;
+const MAX_SIZE: usize = 10_000;
+const MAX_LIVE: usize = 8192;
+/// Pages the fake memory may grow to.
+const FAKE_PAGES: usize = 4096;
+
+/// One action of random-actions, as in `bench/guest/src/random_actions.rs`.
+enum Action {
+    Alloc(Layout),
+    Free(usize),
+    Realloc(usize, usize),
+}
+
+fn next_action(rng: &mut fastrand::Rng, live: usize, with_realloc: bool) -> Action {
+    let kinds = if with_realloc { 3 } else { 2 };
+    let mut kind = rng.u32(0..kinds);
+    if live < MIN_LIVE {
+        kind = 0;
+    } else if live == MAX_LIVE && kind == 0 {
+        kind = 1;
+    }
+    match kind {
+        0 => {
+            let size = rng.usize(1..=MAX_SIZE);
+            let align = 8 << (rng.u16(..).trailing_zeros() / 2);
+            Action::Alloc(Layout::from_size_align(size, align).expect("power-of-two alignment"))
+        }
+        1 => Action::Free(rng.usize(0..live)),
+        _ => Action::Realloc(rng.usize(0..live), rng.usize(1..=MAX_SIZE)),
+    }
+}
+
+/// Run random-actions once on `heap`, calling `after_alloc` after every allocation; every block
+/// is freed at the end.
+fn random_actions<H: GlobalAlloc>(heap: &H, seed: u64, with_realloc: bool, mut after_alloc: impl FnMut(&H)) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut live: Vec<(*mut u8, Layout)> = Vec::with_capacity(MAX_LIVE);
+    for _ in 0..ACTIONS_PER_RUN {
+        match next_action(&mut rng, live.len(), with_realloc) {
+            Action::Alloc(layout) => {
+                // SAFETY: the size is not zero.
+                let block = unsafe { heap.alloc(layout) };
+                assert!(!block.is_null(), "out of fake memory");
+                live.push((block, layout));
+                after_alloc(heap);
+            }
+            Action::Free(index) => {
+                let (block, layout) = live.swap_remove(index);
+                // SAFETY: the block is live with this layout.
+                unsafe { heap.dealloc(block, layout) };
+            }
+            Action::Realloc(index, new_size) => {
+                let (block, layout) = live[index];
+                // SAFETY: the block is live with this layout; the new size is small and not zero.
+                let moved = unsafe { heap.realloc(block, layout, new_size) };
+                assert!(!moved.is_null(), "out of fake memory");
+                live[index] = (moved, Layout::from_size_align(new_size, layout.align()).expect("small size"));
+            }
+        }
+    }
+    for (block, layout) in live {
+        // SAFETY: as above.
+        unsafe { heap.dealloc(block, layout) };
+    }
+}
+
+/// The workload floor, as in the wasm benchmark: every request gets the same aligned buffer, and
+/// realloc never moves. What it costs is the workload's own cost.
+struct Floor(*mut u8);
+
+// SAFETY: random-actions never touches its blocks, so handing every request the same buffer is
+// sound for it (and only for it); the buffer holds the largest size at the largest alignment.
+unsafe impl GlobalAlloc for Floor {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.0.map_addr(|a| a.next_multiple_of(layout.align()))
+    }
+    unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+    unsafe fn realloc(&self, block: *mut u8, _: Layout, _: usize) -> *mut u8 {
+        block
+    }
+}
+
+fn fresh_heap() -> GrowHeap<FakePages> {
+    GrowHeap::with_source(FakePages::unknown_like(FAKE_PAGES))
+}
+
+fn run(with_realloc: bool, talc: bool, floor: bool) {
+    if floor {
+        let buffer = Vec::leak(vec![0u8; 2 * MAX_SIZE + PAGE_SIZE]);
+        (0..3).for_each(|_| random_actions(&Floor(buffer.as_mut_ptr()), BENCH_SEED, with_realloc, |_| {}));
+    } else if talc {
+        // talc over a claimed arena: its allocation policy, without wasm's memory.grow.
+        let arena: &'static mut [u8] = Vec::leak(vec![0u8; FAKE_PAGES * PAGE_SIZE]);
+        // SAFETY: the arena is leaked, so it outlives the allocator, and nothing else uses it.
+        let claim = unsafe { talc::source::Claim::new(arena.as_mut_ptr(), arena.len()) };
+        let heap = talc::cell::TalcCell::<_, talc::wasm::WasmBinning>::new(claim);
+        (0..3).for_each(|_| random_actions(&heap, BENCH_SEED, with_realloc, |_| {}));
+    } else {
+        let heap = fresh_heap();
+        (0..3).for_each(|_| random_actions(&heap, BENCH_SEED, with_realloc, |_| {}));
+        println!("{}", heap.stats());
+    }
+}
+
+fn seeds(with_realloc: bool, count: u64) {
+    let (mut pages, mut floor) = (0.0, 0.0);
+    for seed in 0..count {
+        let heap = fresh_heap();
+        random_actions(&heap, seed * 7919 + 1, with_realloc, |_| {});
+        let stats = heap.stats();
+        pages += stats.pages_grown as f64;
+        floor += stats.peak_live_bytes as f64 / PAGE_SIZE as f64;
+    }
+    let n = count as f64;
+    println!("{count} seeds: mean pages grown {:.3}, mean peak live {:.3} pages", pages / n, floor / n);
+}
+
+fn ratchet() {
+    let heap = GrowHeap::with_source(FakePages::wasi_like(FAKE_PAGES));
+    let mut held: Option<(*mut u8, Layout)> = None;
+    let mut base = None;
+    for step in 0..64 {
+        let layout = Layout::from_size_align((step + 1) * PAGE_SIZE - 100, 8).expect("small size");
+        // SAFETY: the size is not zero.
+        let block = unsafe { heap.alloc(layout) };
+        assert!(!block.is_null(), "out of fake memory");
+        let base = *base.get_or_insert(block.addr());
+        if let Some((old, old_layout)) = held.replace((block, layout)) {
+            // SAFETY: the previous buffer is live with its layout.
+            unsafe { heap.dealloc(old, old_layout) };
+        }
+        let start = (block.addr() - base) as f64 / PAGE_SIZE as f64;
+        let end = start + layout.size() as f64 / PAGE_SIZE as f64;
+        println!(
+            "step {step:2}: buffer at pages {start:6.2}..{end:6.2}, {} pages grown",
+            heap.stats().pages_grown
+        );
+    }
+}
+
+fn growths() {
+    let heap = fresh_heap();
+    let mut grow_calls = 0;
+    random_actions(&heap, BENCH_SEED, false, |heap| {
+        let stats = heap.stats();
+        if stats.grow_calls != grow_calls {
+            grow_calls = stats.grow_calls;
+            let report = heap.validate().expect("a valid heap");
+            println!(
+                "{:3} pages: live {:8} B, free {:7} B in {:3} blocks, {:2} slabs",
+                stats.pages_grown, stats.live_bytes, report.free_bytes, report.free_blocks, report.slabs
+            );
+        }
+    });
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let count = args.iter().find_map(|a| a.parse().ok()).unwrap_or(40);
+    match args.first().map(String::as_str) {
+        Some("run") => run(flag("--realloc"), flag("--talc"), flag("--floor")),
+        Some("seeds") => seeds(flag("--realloc"), count),
+        Some("ratchet") => ratchet(),
+        Some("growths") => growths(),
+        _ => {
+            eprintln!(
+                "usage: growheap-profile run [--realloc] [--talc | --floor] | seeds [--realloc] [N] | ratchet | growths"
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
