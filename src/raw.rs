@@ -62,10 +62,11 @@ struct RegionHeader {
 const FIRST_PAYLOAD: usize = (size_of::<RegionHeader>() + WORD).next_multiple_of(GRANULE);
 
 /// Smallest remainder split off a reused free block. A smaller one stays with the block: a
-/// sliver that small is rarely reused and costs a list insert now and a merge later.
-/// `scripts/bench` on random-actions: 64 saves 7 fuel per action over `MIN_BLOCK` with the same
-/// pages; 256 saves 22 but grows a page more.
-const SPLIT_MIN: usize = 64;
+/// sliver that small is rarely reused and costs a list insert now and a merge later. Measured
+/// with `growheap-profile` (mean pages over 40 seeds of random-actions, alloc+dealloc / with
+/// realloc) and `scripts/bench` (fuel per action): 64 gave 38.78 / 29.83 pages and 587.9 fuel,
+/// 256 gives 38.78 / 29.93 and 574.8, 512 gave 39.10 / 29.93 and 565.4.
+const SPLIT_MIN: usize = 256;
 
 /// Blocks at least this large are cut from the high end of fresh memory (see
 /// `RawHeap::placement`).
