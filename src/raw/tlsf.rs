@@ -1,8 +1,9 @@
 //! The free-block index of the coalescing tier: two-level segregated lists with bitmaps (TLSF).
 //!
 //! Sizes below [`LINEAR_LIMIT`] get one list per [`GRANULE`]. Above it, each power of two is cut
-//! into [`SL_COUNT`] lists. A search rounds the request up to the next list boundary, so any
-//! block on the list it lands on fits: finding a block is a few bit operations, never a scan.
+//! into [`SL_COUNT`] lists. A search looks at the first few blocks of the request's own list,
+//! then takes the head of the first non-empty list above it, where every block fits: a few bit
+//! operations, never a scan.
 
 use super::block::{Block, GRANULE};
 use core::ptr;
@@ -42,19 +43,6 @@ const fn list_of(size: usize) -> (usize, usize) {
         let first = (log - LINEAR_SHIFT + 1) as usize;
         let second = (size >> (log - SL_LOG)) - SL_COUNT;
         (first, second)
-    }
-}
-
-/// The first list whose every block holds `size`, or `None` if rounding up overflows.
-const fn list_holding(size: usize) -> Option<(usize, usize)> {
-    if size < LINEAR_LIMIT {
-        return Some(list_of(size));
-    }
-    let log = usize::BITS - 1 - size.leading_zeros();
-    let step = 1usize << (log - SL_LOG);
-    match size.checked_add(step - 1) {
-        Some(rounded) => Some(list_of(rounded & !(step - 1))),
-        None => None,
     }
 }
 
@@ -122,17 +110,15 @@ impl FreeIndex {
         }
     }
 
-    /// The list holding the smallest free blocks that are all at least `size`.
-    fn fitting_list(&self, size: usize) -> Option<(usize, usize)> {
-        let (f, s) = list_holding(size)?;
-        if f >= FL_COUNT {
-            return None;
-        }
-        let here = self.second_level[f] & (u32::MAX << s);
+    /// The first non-empty list above list `(f, s)`: every block on it is larger than any
+    /// block on `(f, s)`.
+    fn list_above(&self, f: usize, s: usize) -> Option<(usize, usize)> {
+        // Shifting twice keeps each shift below the width, also for the last list.
+        let here = self.second_level[f] & ((u32::MAX << s) << 1);
         if here != 0 {
             return Some((f, here.trailing_zeros() as usize));
         }
-        let above = self.first_level & usize::MAX.checked_shl(f as u32 + 1).unwrap_or(0);
+        let above = self.first_level & ((usize::MAX << f) << 1);
         if above == 0 {
             return None;
         }
@@ -142,7 +128,18 @@ impl FreeIndex {
 
     /// Whether a free block of at least `size` exists.
     pub(crate) fn has_fitting(&self, size: usize) -> bool {
-        self.fitting_list(size).is_some()
+        let (f, s) = list_of(size);
+        let mut node = self.heads[f][s];
+        while !node.is_null() {
+            // SAFETY: listed blocks are free blocks of the heap: header and links are valid.
+            unsafe {
+                if Block(node).size() >= size {
+                    return true;
+                }
+                node = Block(node).links().0.read();
+            }
+        }
+        self.list_above(f, s).is_some()
     }
 
     /// Take a free block of at least `size` off its list: its payload, or null if there is none
@@ -172,25 +169,20 @@ impl FreeIndex {
                 node = block.links().0.read();
             }
         }
-        let Some((f, s)) = self.fitting_list(size) else { return ptr::null_mut() };
-        let block = Block(self.heads[f][s]);
-        // SAFETY: the head of a non-empty list is a free block on that list; its size maps to
-        // (f, s), and `remove` only uses the list, not the exact size.
-        unsafe { self.remove_head(block, f, s) };
-        block.payload()
-    }
-
-    /// # Safety
-    /// `block` is the head of list `(f, s)`.
-    unsafe fn remove_head(&mut self, block: Block, f: usize, s: usize) {
-        // SAFETY: the head is a listed free block; its next link and its successor are valid.
+        // Every block above the request's own list fits; a block on the own list that fits was
+        // taken above, unless it lay past the first few.
+        let Some((f, s)) = self.list_above(f, s) else { return ptr::null_mut() };
+        let head = self.heads[f][s];
+        // SAFETY: the head of a non-empty list is a listed free block; its next link and its
+        // successor are valid.
         unsafe {
-            let next = block.links().0.read();
+            let next = Block(head).links().0.read();
             self.set_head(f, s, next);
             if !next.is_null() {
                 Block(next).links().1.write(ptr::null_mut());
             }
         }
+        head
     }
 
     /// Every list head with its list index, for the validator.
