@@ -43,8 +43,14 @@ const WIDE_CLASS_OF: [u8; (SMALL_MAX - LINEAR_MAX) / SMALL_ALIGN] = {
     }
     table
 };
+static_assertions::const_assert!(
+    WIDE_CLASS_OF.len().is_power_of_two() && WIDE_CLASSES.len().is_power_of_two()
+);
 /// Number of size classes.
 pub(crate) const CLASS_COUNT: usize = LINEAR_MAX / SMALL_ALIGN + WIDE_CLASSES.len();
+/// Slots of the per-class arrays: a power of two, so that indexing with `class % CLASS_SLOTS`
+/// needs no bounds check; the slots past `CLASS_COUNT` stay null.
+const CLASS_SLOTS: usize = CLASS_COUNT.next_power_of_two();
 /// Size and alignment of a slab's payload.
 pub(crate) const SLAB_BYTES: usize = 2048;
 /// Where a slab's first block starts, after its header.
@@ -63,14 +69,21 @@ pub(crate) const fn class_of(size: usize) -> usize {
     if size <= LINEAR_MAX {
         (size - 1) / SMALL_ALIGN
     } else {
-        LINEAR_MAX / SMALL_ALIGN + WIDE_CLASS_OF[(size - LINEAR_MAX - 1) / SMALL_ALIGN] as usize
+        // The masks change nothing (`size <= SMALL_MAX`, and the table holds indices into
+        // `WIDE_CLASSES`); they only show the compiler that both lookups are in bounds.
+        let run = (size - LINEAR_MAX - 1) / SMALL_ALIGN % WIDE_CLASS_OF.len();
+        LINEAR_MAX / SMALL_ALIGN + (WIDE_CLASS_OF[run] as usize % WIDE_CLASSES.len())
     }
 }
 
 /// The block size of class `class`.
 pub(crate) const fn class_size(class: usize) -> usize {
     let linear = LINEAR_MAX / SMALL_ALIGN;
-    if class < linear { (class + 1) * SMALL_ALIGN } else { WIDE_CLASSES[class - linear] as usize }
+    if class < linear {
+        (class + 1) * SMALL_ALIGN
+    } else {
+        WIDE_CLASSES[(class - linear) % WIDE_CLASSES.len()] as usize
+    }
 }
 
 /// The header at the start of every slab.
@@ -120,9 +133,9 @@ pub(crate) const KEPT_EMPTY_MAX: usize = 2;
 /// Per-class slabs.
 pub(crate) struct SmallTier {
     /// The slab each class allocates from, or null.
-    pub(crate) current: [*mut Slab; CLASS_COUNT],
+    pub(crate) current: [*mut Slab; CLASS_SLOTS],
     /// Head of each class's partial list [ref:partial], or null.
-    pub(crate) partial: [*mut Slab; CLASS_COUNT],
+    pub(crate) partial: [*mut Slab; CLASS_SLOTS],
     /// Current slabs that hold no live block [tag:kept_empty]; at most `KEPT_EMPTY_MAX`.
     pub(crate) kept_empty: usize,
 }
@@ -135,8 +148,8 @@ pub(crate) fn slab_of(block: *mut u8) -> *mut Slab {
 impl SmallTier {
     pub(crate) const fn new() -> Self {
         SmallTier {
-            current: [ptr::null_mut(); CLASS_COUNT],
-            partial: [ptr::null_mut(); CLASS_COUNT],
+            current: [ptr::null_mut(); CLASS_SLOTS],
+            partial: [ptr::null_mut(); CLASS_SLOTS],
             kept_empty: 0,
         }
     }
@@ -148,7 +161,7 @@ impl SmallTier {
     /// Every slab the tier knows of is ours and consistent.
     #[inline]
     pub(crate) unsafe fn take(&mut self, class: usize) -> Option<*mut u8> {
-        let slab = self.current[class];
+        let slab = self.current[class % CLASS_SLOTS];
         if !slab.is_null() {
             // SAFETY: the current slab is ours.
             if let Some(block) = unsafe { Self::take_from(slab, class) } {
@@ -160,14 +173,14 @@ impl SmallTier {
                 return Some(block);
             }
         }
-        let partial = self.partial[class];
+        let partial = self.partial[class % CLASS_SLOTS];
         if partial.is_null() {
             return None;
         }
         // SAFETY: a listed slab is ours; it has a free block [ref:partial].
         unsafe {
             self.unlist(partial);
-            self.current[class] = partial;
+            self.current[class % CLASS_SLOTS] = partial;
             Self::take_from(partial, class)
         }
     }
@@ -220,7 +233,7 @@ impl SmallTier {
             });
         }
         self.kept_empty += 1;
-        let old = core::mem::replace(&mut self.current[class], slab);
+        let old = core::mem::replace(&mut self.current[class % CLASS_SLOTS], slab);
         // SAFETY: the old current slab is ours; a current slab is never listed. A new slab is
         // installed only when the current one is full, but a slab with room must not be lost.
         unsafe {
@@ -249,7 +262,7 @@ impl SmallTier {
                 block.cast::<*mut u8>().write(header.free);
                 header.free = block;
             }
-            if slab == self.current[class] {
+            if slab == self.current[class % CLASS_SLOTS] {
                 if header.live > 0 {
                     return Freed::Kept;
                 }
@@ -257,7 +270,7 @@ impl SmallTier {
                     self.kept_empty += 1;
                     return Freed::Kept;
                 }
-                self.current[class] = ptr::null_mut();
+                self.current[class % CLASS_SLOTS] = ptr::null_mut();
                 return Freed::EmptySlab(slab);
             }
             if header.live == 0 {
@@ -291,14 +304,14 @@ impl SmallTier {
         // SAFETY: the slab and the list head are ours.
         unsafe {
             let class = (*slab).class;
-            let head = self.partial[class];
+            let head = self.partial[class % CLASS_SLOTS];
             (*slab).next = head;
             (*slab).prev = ptr::null_mut();
             (*slab).listed = true;
             if !head.is_null() {
                 (*head).prev = slab;
             }
-            self.partial[class] = slab;
+            self.partial[class % CLASS_SLOTS] = slab;
         }
     }
 
@@ -309,7 +322,7 @@ impl SmallTier {
         unsafe {
             let Slab { next, prev, class, .. } = *slab;
             if prev.is_null() {
-                self.partial[class] = next;
+                self.partial[class % CLASS_SLOTS] = next;
             } else {
                 (*prev).next = next;
             }

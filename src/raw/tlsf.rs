@@ -17,10 +17,14 @@ const SL_COUNT: usize = 1 << SL_LOG;
 /// Below this size, lists are exact: one per granule.
 const LINEAR_LIMIT: usize = SL_COUNT * GRANULE;
 const LINEAR_SHIFT: u32 = LINEAR_LIMIT.trailing_zeros();
-/// First-level lists: one for the linear range, one per power of two above it.
-const FL_COUNT: usize = (usize::BITS - LINEAR_SHIFT + 1) as usize;
+/// First-level lists in use: one for the linear range, one per power of two above it.
+const FL_USED: usize = (usize::BITS - LINEAR_SHIFT + 1) as usize;
+/// First-level slots: a power of two at least `FL_USED`, so that masking an index proves it in
+/// bounds and the compiler drops the bounds checks (about a tenth of the fuel of a search).
+const FL_COUNT: usize = usize::BITS as usize;
 
-static_assertions::const_assert!(FL_COUNT <= usize::BITS as usize);
+static_assertions::const_assert!(FL_USED <= FL_COUNT && FL_COUNT.is_power_of_two());
+static_assertions::const_assert!(SL_COUNT.is_power_of_two());
 static_assertions::const_assert!(SL_COUNT <= u32::BITS as usize);
 
 /// Free blocks of the coalescing tier, by size.
@@ -36,13 +40,14 @@ pub(crate) struct FreeIndex {
 
 /// The list a block of `size` belongs on.
 const fn list_of(size: usize) -> (usize, usize) {
+    // The masks change nothing (both indices are in range already); they only show it.
     if size < LINEAR_LIMIT {
-        (0, size / GRANULE)
+        (0, (size / GRANULE) % SL_COUNT)
     } else {
         let log = usize::BITS - 1 - size.leading_zeros();
         let first = (log - LINEAR_SHIFT + 1) as usize;
         let second = (size >> (log - SL_LOG)) - SL_COUNT;
-        (first, second)
+        (first % FL_COUNT, second % SL_COUNT)
     }
 }
 
@@ -115,15 +120,16 @@ impl FreeIndex {
     fn list_above(&self, f: usize, s: usize) -> Option<(usize, usize)> {
         // Shifting twice keeps each shift below the width, also for the last list.
         let here = self.second_level[f] & ((u32::MAX << s) << 1);
+        // A non-zero bitmap has fewer trailing zeros than bits: the masks only show it.
         if here != 0 {
-            return Some((f, here.trailing_zeros() as usize));
+            return Some((f, here.trailing_zeros() as usize % SL_COUNT));
         }
         let above = self.first_level & ((usize::MAX << f) << 1);
         if above == 0 {
             return None;
         }
-        let f = above.trailing_zeros() as usize;
-        Some((f, self.second_level[f].trailing_zeros() as usize))
+        let f = above.trailing_zeros() as usize % FL_COUNT;
+        Some((f, self.second_level[f].trailing_zeros() as usize % SL_COUNT))
     }
 
     /// Whether a free block of at least `size` exists.
