@@ -116,7 +116,7 @@ fn page_churn_with_one_pinned_block_stays_within_three_pages() {
 fn at_most_two_empty_slabs_stay_reserved() {
     let mut heap = Checked::unknown_like(64);
     // One block in each of five classes: five slabs.
-    let blocks: Vec<_> = [8, 24, 40, 72, 200].iter().map(|&size| heap.alloc(size, 8).unwrap()).collect();
+    let blocks: Vec<_> = [8, 24, 40, 72, 120].iter().map(|&size| heap.alloc(size, 8).unwrap()).collect();
     assert_eq!(heap.validate().slabs, 5);
     for block in blocks {
         heap.dealloc(block);

@@ -13,77 +13,43 @@
 
 use core::ptr;
 
-/// Alignment of every small block, and the step between the classes up to `LINEAR_MAX`. Requests
-/// aligned above it go to the coalescing tier.
+/// Alignment of every small block, and the step between classes. Requests aligned above it go
+/// to the coalescing tier.
 pub(crate) const SMALL_ALIGN: usize = 8;
 
-/// Largest request served by the small tier.
-pub(crate) const SMALL_MAX: usize = 256;
-/// Requests up to this size have one class per granule.
-const LINEAR_MAX: usize = 128;
-/// The classes above `LINEAR_MAX`. Each is the largest multiple of 8 that fits a whole number of
-/// times in a slab (14 blocks of 136 bytes, 13 of 152, ..., 7 of 280), so that a slab wastes
-/// little at its end; every class still wastes at most 1/8 of its block on the request. For
-/// requests spread evenly over 129..=256 bytes, slab bytes per requested byte, computed from the
-/// class sizes and the slab capacity, drop from 1.137 (classes every 16 bytes) to 1.101. The
-/// benchmark's page counts did not move (`scripts/bench`: small objects 28, random-actions 31).
-const WIDE_CLASSES: [u16; 8] = [136, 152, 160, 176, 200, 216, 248, 280];
-/// The class of each run of 8 sizes above `LINEAR_MAX`, as an index into `WIDE_CLASSES`.
-const WIDE_CLASS_OF: [u8; (SMALL_MAX - LINEAR_MAX) / SMALL_ALIGN] = {
-    let mut table = [0; (SMALL_MAX - LINEAR_MAX) / SMALL_ALIGN];
-    let mut run = 0;
-    while run < table.len() {
-        let largest = LINEAR_MAX + (run + 1) * SMALL_ALIGN;
-        let mut class = 0;
-        while (WIDE_CLASSES[class] as usize) < largest {
-            class += 1;
-        }
-        table[run] = class as u8;
-        run += 1;
-    }
-    table
-};
-static_assertions::const_assert!(
-    WIDE_CLASS_OF.len().is_power_of_two() && WIDE_CLASSES.len().is_power_of_two()
-);
-/// Number of size classes.
-pub(crate) const CLASS_COUNT: usize = LINEAR_MAX / SMALL_ALIGN + WIDE_CLASSES.len();
+/// Largest request served by the small tier. Up to 128 bytes a slab beats a block with a header
+/// (rounded to 16 bytes); above it, the class rounding and the bytes lost at the end of each slab
+/// cost more than the header. Measured with `scripts/bench`, small tier up to 256 bytes (24
+/// classes) against up to 128: small objects (8..=256 bytes) grew 28 pages and 27, for 2121.6
+/// and 2162.7 fuel per object; random-actions stayed at 31 pages, for 552.6 and 543.7 fuel per
+/// action (38.75 mean pages over 40 seeds both ways, `growheap-profile seeds`).
+pub(crate) const SMALL_MAX: usize = 128;
+/// Number of size classes: one per 8 bytes.
+pub(crate) const CLASS_COUNT: usize = SMALL_MAX / SMALL_ALIGN;
 /// Slots of the per-class arrays: a power of two, so that indexing with `class % CLASS_SLOTS`
-/// needs no bounds check; the slots past `CLASS_COUNT` stay null.
+/// needs no bounds check; any slots past `CLASS_COUNT` stay null.
 const CLASS_SLOTS: usize = CLASS_COUNT.next_power_of_two();
 /// Size and alignment of a slab's payload.
 pub(crate) const SLAB_BYTES: usize = 2048;
 /// Where a slab's first block starts, after its header.
 const FIRST_BLOCK: usize = size_of::<Slab>().next_multiple_of(SMALL_ALIGN);
 
-static_assertions::const_assert!(class_size(CLASS_COUNT - 1) >= SMALL_MAX);
+static_assertions::const_assert_eq!(class_size(CLASS_COUNT - 1), SMALL_MAX);
 static_assertions::const_assert!(SLAB_BYTES.is_power_of_two());
-// Even the largest class fits four times in a slab (the slab loses one word to its block header
+// Even the largest class fits eight times in a slab (the slab loses one word to its block header
 // at the end). 2 KiB rather than 4 KiB: every class in use keeps a slab, and on random-actions
 // the smaller slab saved a page (31 pages instead of 32) for about 1% more fuel on small objects.
-static_assertions::const_assert!(FIRST_BLOCK + 4 * class_size(CLASS_COUNT - 1) <= SLAB_BYTES - SMALL_ALIGN);
+static_assertions::const_assert!(FIRST_BLOCK + 8 * SMALL_MAX <= SLAB_BYTES - SMALL_ALIGN);
 
 /// The class that serves `size` bytes (`1..=SMALL_MAX`).
 pub(crate) const fn class_of(size: usize) -> usize {
     debug_assert!(size >= 1 && size <= SMALL_MAX);
-    if size <= LINEAR_MAX {
-        (size - 1) / SMALL_ALIGN
-    } else {
-        // The masks change nothing (`size <= SMALL_MAX`, and the table holds indices into
-        // `WIDE_CLASSES`); they only show the compiler that both lookups are in bounds.
-        let run = (size - LINEAR_MAX - 1) / SMALL_ALIGN % WIDE_CLASS_OF.len();
-        LINEAR_MAX / SMALL_ALIGN + (WIDE_CLASS_OF[run] as usize % WIDE_CLASSES.len())
-    }
+    (size - 1) / SMALL_ALIGN
 }
 
 /// The block size of class `class`.
 pub(crate) const fn class_size(class: usize) -> usize {
-    let linear = LINEAR_MAX / SMALL_ALIGN;
-    if class < linear {
-        (class + 1) * SMALL_ALIGN
-    } else {
-        WIDE_CLASSES[(class - linear) % WIDE_CLASSES.len()] as usize
-    }
+    (class + 1) * SMALL_ALIGN
 }
 
 /// The header at the start of every slab.
@@ -351,8 +317,7 @@ mod tests {
             let block = class_size(class);
             assert!(block >= size, "class {class} ({block} B) too small for {size}");
             assert!(class == 0 || class_size(class - 1) < size, "{size} not in its smallest class");
-            // Below 64 bytes the granule dominates; above, the waste stays under 1/8.
-            assert!(block - size < SMALL_ALIGN || (block - size) * 8 <= block, "waste at {size}");
+            assert!(block - size < SMALL_ALIGN, "waste at {size}");
             assert_eq!(block % SMALL_ALIGN, 0);
         }
     }
