@@ -8,8 +8,8 @@
 //! then blocks of its class: some cut by a bump cursor, the rest on its free list. Each class
 //! has a *current* slab that serves allocations, and a list of *partial* slabs that have free
 //! blocks. A slab whose last block is freed goes back to the coalescing tier at once, unless it
-//! is its class's current slab (kept, so that one block allocated and freed in a loop does not
-//! take and return a slab each time).
+//! is its class's current slab and fewer than [`KEPT_EMPTY_MAX`] empty slabs are kept (so that
+//! one block allocated and freed in a loop does not take and return a slab each time).
 
 use core::ptr;
 
