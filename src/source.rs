@@ -11,7 +11,7 @@ pub use wasm::WasmMemory;
 #[cfg(any(test, feature = "testing"))]
 mod fake;
 #[cfg(any(test, feature = "testing"))]
-pub use fake::FakePages;
+pub use fake::{FakePages, SENTINEL};
 
 /// Size of one WebAssembly page: 64 KiB.
 pub const PAGE_SIZE: usize = 65536;

@@ -14,7 +14,8 @@ use std::vec::Vec;
 /// can prove the heap never wrote there.
 pub const SENTINEL: u8 = 0xF0;
 
-/// A fake linear memory with a hard page cap. See the [module docs](self).
+/// A fake linear memory with a hard page cap: a host buffer cut into aligned 64 KiB pages, which
+/// pages only grow, and which a test can make misbehave as a host would.
 #[derive(Debug)]
 pub struct FakePages {
     /// Page-aligned buffer of `max_pages * PAGE_SIZE` bytes; the provenance of every pointer the
