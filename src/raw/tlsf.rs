@@ -73,13 +73,15 @@ impl FreeIndex {
         unsafe {
             next.write(head);
             prev.write(ptr::null_mut());
-            if !head.is_null() {
+            if head.is_null() {
+                // The list was empty: its bits were clear.
+                self.second_level[f] |= 1 << s;
+                self.first_level |= 1 << f;
+            } else {
                 Block(head).links().1.write(block.payload());
             }
         }
         self.heads[f][s] = block.payload();
-        self.second_level[f] |= 1 << s;
-        self.first_level |= 1 << f;
     }
 
     /// Take a free block of `size` off its list.
