@@ -159,6 +159,7 @@ impl FreeIndex {
     ///
     /// # Safety
     /// The index holds only blocks that are free and owned by the heap.
+    #[inline(always)]
     pub(crate) unsafe fn take_fitting(&mut self, size: usize) -> *mut u8 {
         let (f, s) = list_of(size);
         let mut node = self.heads[f][s];
