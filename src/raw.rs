@@ -281,6 +281,7 @@ impl<S: PageSource> RawHeap<S> {
 
     /// # Safety
     /// As for [`alloc`](Self::alloc).
+    #[inline(always)]
     unsafe fn alloc_block(&mut self, size: usize, align: usize) -> *mut u8 {
         // Zero-sized requests get a real, distinct block of the smallest class.
         let size = size.max(1);
