@@ -7,10 +7,15 @@
 //! seed. See `bench/README.md` ("Profiling natively").
 //!
 //! ```text
-//! growheap-profile run [--realloc] [--talc | --floor]   3 runs of random-actions (for callgrind)
-//! growheap-profile seeds [--realloc] [N]      mean pages grown over N seeds (default 40)
-//! growheap-profile ratchet                    where talc #51's ratchet puts each buffer
-//! growheap-profile growths                    what the heap held at each growth (random-actions)
+//! growheap-profile run [--realloc] [--talc | --floor]
+//!     3 runs of random-actions, for callgrind; --talc and --floor run talc's policy and the
+//!     workload floor instead of growheap
+//! growheap-profile seeds [--realloc] [N]
+//!     mean pages grown over N seeds (default 40)
+//! growheap-profile ratchet
+//!     where talc #51's ratchet puts each buffer
+//! growheap-profile growths
+//!     what the heap held at each growth of random-actions
 //! ```
 
 use core::alloc::{GlobalAlloc, Layout};
