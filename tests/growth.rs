@@ -83,6 +83,32 @@ fn talc_51_ratchet_stays_bounded_and_repeats_for_free() {
 }
 
 #[test]
+fn a_big_block_from_fresh_memory_goes_high_and_leaves_the_space_below_free() {
+    for mut heap in both_starts(256) {
+        // Ten pages of fresh memory: a big block that is freed gives them back.
+        let big = heap.alloc(10 * PAGE_SIZE - 64, 8).unwrap();
+        heap.dealloc(big);
+        let grown = heap.stats().pages_grown;
+        let buffer = heap.alloc(3 * PAGE_SIZE, 8).unwrap();
+        // Seven pages below the buffer are one free block; the buffer ends where fresh memory
+        // ended, so a second buffer of up to seven pages fits below it without growing.
+        let report = heap.validate();
+        assert!(report.free_bytes >= 6 * PAGE_SIZE, "{report:?}");
+        let second = heap.alloc(6 * PAGE_SIZE, 8).unwrap();
+        assert!(second < buffer, "the second buffer went above the first");
+        assert_eq!(heap.stats().pages_grown, grown, "{}", heap.stats());
+        heap.dealloc(buffer);
+        heap.dealloc(second);
+        // Blocks under a page still come from the bottom of fresh memory.
+        let small = heap.alloc(1000, 8).unwrap();
+        let other = heap.alloc(1000, 8).unwrap();
+        assert!(small < other);
+        heap.dealloc(small);
+        heap.dealloc(other);
+    }
+}
+
+#[test]
 fn growing_by_realloc_extends_in_place_at_the_top() {
     for mut heap in both_starts(256) {
         let mut block = heap.alloc(1000, 8).unwrap();
