@@ -16,6 +16,9 @@
 //!     where talc #51's ratchet puts each buffer
 //! growheap-profile growths
 //!     what the heap held at each growth of random-actions
+//! growheap-profile classes [N]
+//!     the footprint of size classes without coalescing, over N seeds (default 40): the design
+//!     that would skip list work, measured on the same sequences without building it
 //! ```
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -182,6 +185,56 @@ fn growths() {
     });
 }
 
+/// The block size a size-class allocator with `per_doubling` classes per power of two would
+/// use for `size` bytes: a 4-byte header, 16-byte granules, classes spaced geometrically.
+fn class_bytes(size: usize, per_doubling: u32) -> usize {
+    let needed = (size + 4).max(16);
+    let steps = (needed as f64).log2() * f64::from(per_doubling);
+    let class = 2f64.powf(steps.ceil() / f64::from(per_doubling));
+    (class.ceil() as usize).next_multiple_of(16)
+}
+
+/// Footprint of size classes without coalescing: each class reuses only its own freed blocks, so
+/// it holds as many blocks as it ever had live at once. Counted in bytes, before any rounding to
+/// pages, and divided by the peak of live bytes: a floor for such a design.
+fn classes(count: u64) {
+    for per_doubling in [4, 8, 16] {
+        let mut ratios = Vec::new();
+        for seed in 0..count {
+            let mut rng = fastrand::Rng::with_seed(seed * 7919 + 1);
+            let mut live: Vec<(usize, usize)> = Vec::new();
+            let (mut live_bytes, mut peak) = (0usize, 0usize);
+            let mut per_class = std::collections::BTreeMap::<usize, (usize, usize)>::new();
+            for _ in 0..ACTIONS_PER_RUN {
+                match next_action(&mut rng, live.len(), false) {
+                    Action::Alloc(layout) => {
+                        let class = class_bytes(layout.size(), per_doubling);
+                        live.push((layout.size(), class));
+                        live_bytes += layout.size();
+                        peak = peak.max(live_bytes);
+                        let (now, most) = per_class.entry(class).or_default();
+                        *now += 1;
+                        *most = (*most).max(*now);
+                    }
+                    Action::Free(index) => {
+                        let (size, class) = live.swap_remove(index);
+                        live_bytes -= size;
+                        per_class.get_mut(&class).expect("a live class").0 -= 1;
+                    }
+                    Action::Realloc(..) => unreachable!("the alloc+dealloc mode has no realloc"),
+                }
+            }
+            let held: usize = per_class.iter().map(|(class, (_, most))| class * most).sum();
+            ratios.push(held as f64 / peak as f64);
+        }
+        let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+        let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
+        println!(
+            "{per_doubling:2} classes per doubling: footprint mean {mean:.3} (min {low:.3}, max {high:.3})"
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
@@ -191,9 +244,10 @@ fn main() -> ExitCode {
         Some("seeds") => seeds(flag("--realloc"), count),
         Some("ratchet") => ratchet(),
         Some("growths") => growths(),
+        Some("classes") => classes(count),
         _ => {
             eprintln!(
-                "usage: growheap-profile run [--realloc] [--talc | --floor] | seeds [--realloc] [N] | ratchet | growths"
+                "usage: growheap-profile run [--realloc] [--talc | --floor] | seeds [--realloc] [N] | ratchet | growths | classes [N]"
             );
             return ExitCode::FAILURE;
         }
