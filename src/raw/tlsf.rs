@@ -89,7 +89,6 @@ impl FreeIndex {
     /// # Safety
     /// `block` is on the list for `size` (inserted with that size and not removed since).
     pub(crate) unsafe fn remove(&mut self, block: Block, size: usize) {
-        let (f, s) = list_of(size);
         let (next_link, prev_link) = block.links();
         // SAFETY: the block is on a list, so its links are valid, and so are its neighbours'.
         unsafe {
@@ -99,6 +98,8 @@ impl FreeIndex {
                 Block(next).links().1.write(prev);
             }
             if prev.is_null() {
+                // Only the head of a list needs the list's index, so only its removal maps it.
+                let (f, s) = list_of(size);
                 self.set_head(f, s, next);
             } else {
                 Block(prev).links().0.write(next);
