@@ -64,8 +64,14 @@ pub struct InitialMemory {
 ///   provenance over every page that exists now or later (on wasm32 there is no provenance to
 ///   lose: the address alone is the pointer);
 /// - page indices and pointers agree: `page_ptr(PageCount(i)).addr()` is `i * PAGE_SIZE` plus a
-///   constant offset that is a multiple of `PAGE_SIZE`.
+///   constant offset that is a multiple of `PAGE_SIZE`;
+/// - if [`GROWN_PAGES_ARE_ZERO`](Self::GROWN_PAGES_ARE_ZERO) is true, every byte of the pages
+///   that `grow` adds is zero when it returns.
 pub unsafe trait PageSource {
+    /// Whether the pages `grow` adds are filled with zeros, as `memory.grow` guarantees. The heap
+    /// then skips writing zeros over them in `alloc_zeroed`. False unless a source promises it.
+    const GROWN_PAGES_ARE_ZERO: bool = false;
+
     /// The memory as it was before the heap grew anything. Called once, on first use.
     fn initial(&mut self) -> InitialMemory;
 

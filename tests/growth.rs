@@ -109,6 +109,19 @@ fn a_big_block_from_fresh_memory_goes_high_and_leaves_the_space_below_free() {
 }
 
 #[test]
+fn big_blocks_kept_one_after_another_pack_without_gaps() {
+    for mut heap in both_starts(256) {
+        // Each block is grown for: the rest of its last page stays above it, for the next one.
+        for _ in 0..32 {
+            heap.alloc(100_000, 8).unwrap();
+        }
+        let needed = (32 * 100_016usize).div_ceil(PAGE_SIZE);
+        let grown = heap.stats().pages_grown;
+        assert!(grown <= needed + 1, "{grown} pages grown for {needed} pages of blocks");
+    }
+}
+
+#[test]
 fn growing_by_realloc_extends_in_place_at_the_top() {
     for mut heap in both_starts(256) {
         let mut block = heap.alloc(1000, 8).unwrap();

@@ -75,6 +75,13 @@ impl<S: PageSource> RawHeap<S> {
             unsafe { self.walk_region(region, end, current, &mut report, &mut free_blocks, &mut slabs)? };
             region = previous;
         }
+        ensure!(
+            self.region.is_null() || (self.top <= self.clean && self.clean <= self.end),
+            "clean {:p} outside top {:p} ..= end {:p}",
+            self.clean,
+            self.top,
+            self.end
+        );
         self.check_free_index(&free_blocks)?;
         self.check_small_tier(&slabs, &mut report)?;
         self.check_stats(&report)?;

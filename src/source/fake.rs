@@ -44,6 +44,9 @@ pub struct FakePages {
     foreign: Vec<(PageCount, PageCount)>,
     /// Successful growths made through [`PageSource::grow`], as (old, new) sizes.
     heap_grows: Vec<(PageCount, PageCount)>,
+    /// Byte that grown pages are filled with: zero, as `memory.grow` does, unless a test breaks
+    /// that promise on purpose ([`FakePages::fill_grown_pages_with`]).
+    grown_fill: u8,
 }
 
 impl FakePages {
@@ -78,6 +81,7 @@ impl FakePages {
             refuse_call_number: None,
             foreign: Vec::new(),
             heap_grows: Vec::new(),
+            grown_fill: 0,
         };
         let statics_end = heap_base.unwrap_or(initial_pages * PAGE_SIZE);
         // SAFETY: `[0, statics_end)` lies inside the buffer, which is at least initial pages long.
@@ -111,6 +115,13 @@ impl FakePages {
     /// comes: for tests that refuse growth at every point of a run.
     pub fn refuse_grow_call(&mut self, k: usize) {
         self.refuse_call_number = Some(k);
+    }
+
+    /// Fill pages grown from now on with `byte` instead of zeros. This breaks the promise of
+    /// `GROWN_PAGES_ARE_ZERO` on purpose, so that a test can see which bytes `alloc_zeroed`
+    /// relied on the pages for instead of writing them.
+    pub fn fill_grown_pages_with(&mut self, byte: u8) {
+        self.grown_fill = byte;
     }
 
     /// Lower or lift the page cap (never above the buffer made by [`new`](Self::new), never
@@ -231,6 +242,9 @@ impl Drop for FakePages {
 // buffer's own pointer, so it carries its provenance; the buffer is PAGE_SIZE-aligned, so page
 // indices and addresses agree up to a multiple of PAGE_SIZE.
 unsafe impl PageSource for FakePages {
+    /// Grown pages are zeroed, as by `memory.grow` (unless a test breaks that on purpose).
+    const GROWN_PAGES_ARE_ZERO: bool = true;
+
     fn initial(&mut self) -> InitialMemory {
         let end = self.page_ptr(self.initial_pages);
         let claimable_start = match self.heap_base {
@@ -258,8 +272,9 @@ unsafe impl PageSource for FakePages {
         };
         let old = self.size;
         // SAFETY: pages [old, new_size) lie inside the buffer because new_size <= max_pages <=
-        // buffer_pages. wasm's memory.grow hands out zeroed pages; so does this.
-        unsafe { self.page_ptr(old).write_bytes(0, delta.0 * PAGE_SIZE) };
+        // buffer_pages. wasm's memory.grow hands out zeroed pages; so does this, unless a test
+        // chose another fill.
+        unsafe { self.page_ptr(old).write_bytes(self.grown_fill, delta.0 * PAGE_SIZE) };
         self.size = PageCount(new_size);
         self.heap_grows.push((old, self.size));
         Some(old)

@@ -105,6 +105,9 @@ mod imp {
 // shrinks, and addresses are plain offsets (no provenance). Off wasm32 nothing is ever handed
 // out, so there is nothing to promise.
 unsafe impl PageSource for WasmMemory {
+    /// `memory.grow` fills new pages with zeros (WebAssembly core specification, `memory.grow`).
+    const GROWN_PAGES_ARE_ZERO: bool = true;
+
     fn initial(&mut self) -> InitialMemory {
         imp::initial()
     }
