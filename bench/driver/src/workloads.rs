@@ -19,6 +19,7 @@ pub enum Pattern {
     Ratchet = 0,
     PageChurn = 1,
     WeeAlloc106 = 2,
+    ZeroedBuffers = 3,
 }
 
 pub const WORKLOADS: &[Workload] = &[
@@ -28,6 +29,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload::Growth(Pattern::Ratchet),
     Workload::Growth(Pattern::PageChurn),
     Workload::Growth(Pattern::WeeAlloc106),
+    Workload::Growth(Pattern::ZeroedBuffers),
 ];
 
 /// What one run did.
@@ -47,6 +49,7 @@ impl Workload {
             Workload::Growth(Pattern::Ratchet) => "ratchet",
             Workload::Growth(Pattern::PageChurn) => "page-churn",
             Workload::Growth(Pattern::WeeAlloc106) => "wee-alloc-106",
+            Workload::Growth(Pattern::ZeroedBuffers) => "zeroed-buffers",
         }
     }
 
@@ -58,6 +61,7 @@ impl Workload {
             Workload::Growth(Pattern::Ratchet) => "ratchet (talc #51), 64 steps",
             Workload::Growth(Pattern::PageChurn) => "page churn, 65,520 B with one pinned block",
             Workload::Growth(Pattern::WeeAlloc106) => "wee_alloc #106 loop, 85,196 B then 80,000 B",
+            Workload::Growth(Pattern::ZeroedBuffers) => "zeroed buffers, 32 × 100,000 B kept",
         }
     }
 

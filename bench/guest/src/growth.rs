@@ -4,11 +4,13 @@
 //!   previous buffer;
 //! - 1 page churn: a 24-byte block pinned at step 0, then each step allocates and frees 65,520
 //!   bytes;
-//! - 2 wee_alloc #106: each step allocates and frees 85,196 bytes, then 80,000 bytes.
+//! - 2 wee_alloc #106: each step allocates and frees 85,196 bytes, then 80,000 bytes;
+//! - 3 zeroed buffers: each step allocates a zero-filled buffer of 100,000 bytes (what
+//!   `vec![0u8; 100_000]` asks for) and keeps it, as a program loading data would.
 //!
 //! A step returns 1, or 0 if an allocation failed. `growth_finish` frees what is still held.
 
-use alloc::alloc::{Layout, alloc, dealloc};
+use alloc::alloc::{Layout, alloc, alloc_zeroed, dealloc};
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
@@ -20,6 +22,11 @@ const CHURN_BYTES: usize = 65_520;
 const PINNED_BYTES: usize = 24;
 const WEE_ROUNDS: u32 = 200;
 const WEE_SIZES: [usize; 2] = [85_196, 80_000];
+const ZEROED_STEPS: u32 = 32;
+const ZEROED_BYTES: usize = 100_000;
+
+/// The last zeroed buffer kept; each buffer's first word points to the one kept before it.
+static ZEROED: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
 
 /// The block held between steps (the ratchet's buffer, or churn's pinned block).
 static HELD: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
@@ -33,6 +40,7 @@ pub extern "C" fn growth_steps(pattern: u32) -> u32 {
         0 => RATCHET_STEPS,
         1 => CHURN_STEPS,
         2 => WEE_ROUNDS,
+        3 => ZEROED_STEPS,
         _ => 0,
     }
 }
@@ -102,6 +110,16 @@ pub extern "C" fn growth_step(pattern: u32, step: u32) -> u32 {
             !HELD.load(Ordering::Relaxed).is_null() && alloc_and_free(CHURN_BYTES)
         }
         2 => WEE_SIZES.iter().all(|&size| alloc_and_free(size)),
+        3 => {
+            // SAFETY: the size is not zero.
+            let block = unsafe { alloc_zeroed(layout(ZEROED_BYTES)) };
+            if !block.is_null() {
+                // SAFETY: the block holds ZEROED_BYTES, enough for a pointer at align 8.
+                unsafe { block.cast::<*mut u8>().write(ZEROED.load(Ordering::Relaxed)) };
+                ZEROED.store(block, Ordering::Relaxed);
+            }
+            !block.is_null()
+        }
         _ => false,
     };
     u32::from(ok)
@@ -111,4 +129,14 @@ pub extern "C" fn growth_step(pattern: u32, step: u32) -> u32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn growth_finish() {
     release_held();
+    let mut block = ZEROED.swap(ptr::null_mut(), Ordering::Relaxed);
+    while !block.is_null() {
+        // SAFETY: every buffer on the chain is live, holds ZEROED_BYTES at align 8, and starts
+        // with the pointer to the one before it; the chain was just detached.
+        unsafe {
+            let before = block.cast::<*mut u8>().read();
+            dealloc(block, layout(ZEROED_BYTES));
+            block = before;
+        }
+    }
 }

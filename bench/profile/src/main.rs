@@ -19,7 +19,11 @@
 //! growheap-profile classes [N]
 //!     the footprint of size classes without coalescing, over N seeds (default 40): the design
 //!     that would skip list work, measured on the same sequences without building it
+//! growheap-profile moves
+//!     reallocs that moved their block, and the bytes they copied, for growheap and talc
 //! ```
+
+mod moves;
 
 use core::alloc::{GlobalAlloc, Layout};
 use growheap::source::FakePages;
@@ -115,16 +119,20 @@ fn fresh_heap() -> GrowHeap<FakePages> {
     GrowHeap::with_source(FakePages::unknown_like(FAKE_PAGES))
 }
 
+/// talc over a claimed arena: its allocation policy (wasm's binning), without `memory.grow`.
+fn talc_heap() -> impl GlobalAlloc {
+    let arena: &'static mut [u8] = Vec::leak(vec![0u8; FAKE_PAGES * PAGE_SIZE]);
+    // SAFETY: the arena is leaked, so it outlives the allocator, and nothing else uses it.
+    let claim = unsafe { talc::source::Claim::new(arena.as_mut_ptr(), arena.len()) };
+    talc::cell::TalcCell::<_, talc::wasm::WasmBinning>::new(claim)
+}
+
 fn run(with_realloc: bool, talc: bool, floor: bool) {
     if floor {
         let buffer = Vec::leak(vec![0u8; 2 * MAX_SIZE + PAGE_SIZE]);
         (0..3).for_each(|_| random_actions(&Floor(buffer.as_mut_ptr()), BENCH_SEED, with_realloc, |_| {}));
     } else if talc {
-        // talc over a claimed arena: its allocation policy, without wasm's memory.grow.
-        let arena: &'static mut [u8] = Vec::leak(vec![0u8; FAKE_PAGES * PAGE_SIZE]);
-        // SAFETY: the arena is leaked, so it outlives the allocator, and nothing else uses it.
-        let claim = unsafe { talc::source::Claim::new(arena.as_mut_ptr(), arena.len()) };
-        let heap = talc::cell::TalcCell::<_, talc::wasm::WasmBinning>::new(claim);
+        let heap = talc_heap();
         (0..3).for_each(|_| random_actions(&heap, BENCH_SEED, with_realloc, |_| {}));
     } else {
         let heap = fresh_heap();
@@ -245,9 +253,10 @@ fn main() -> ExitCode {
         Some("ratchet") => ratchet(),
         Some("growths") => growths(),
         Some("classes") => classes(count),
+        Some("moves") => moves::moves(),
         _ => {
             eprintln!(
-                "usage: growheap-profile run [--realloc] [--talc | --floor] | seeds [--realloc] [N] | ratchet | growths | classes [N]"
+                "usage: growheap-profile run [--realloc] [--talc | --floor] | seeds [--realloc] [N] | ratchet | growths | classes [N] | moves"
             );
             return ExitCode::FAILURE;
         }
