@@ -144,11 +144,21 @@ fn legend(out: &mut String, top: f64) {
 pub fn svg(rows: &[Row], context: &Context) -> String {
     let mut body = String::new();
     let growth: Vec<Workload> = WORKLOADS.iter().copied().filter(|workload| workload.is_growth()).collect();
+    // As many panels side by side as the width holds, then the next row.
+    let per_row = ((WIDTH - 20.0) / (PANEL_WIDTH + 20.0)) as usize;
     for (slot, &workload) in growth.iter().enumerate() {
-        growth_panel(&mut body, rows, workload, 20.0 + slot as f64 * (PANEL_WIDTH + 20.0), 10.0);
+        let (column, row) = ((slot % per_row) as f64, (slot / per_row) as f64);
+        growth_panel(
+            &mut body,
+            rows,
+            workload,
+            20.0 + column * (PANEL_WIDTH + 20.0),
+            10.0 + row * PANEL_HEIGHT,
+        );
     }
-    legend(&mut body, PANEL_HEIGHT + 10.0);
-    let mut top = PANEL_HEIGHT + 70.0;
+    let panels_bottom = growth.len().div_ceil(per_row) as f64 * PANEL_HEIGHT;
+    legend(&mut body, panels_bottom + 10.0);
+    let mut top = panels_bottom + 70.0;
     for realloc in [false, true] {
         top += speed_panel(&mut body, rows, context, Workload::RandomActions { realloc }, 20.0, top);
     }
