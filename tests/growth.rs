@@ -83,41 +83,53 @@ fn talc_51_ratchet_stays_bounded_and_repeats_for_free() {
 }
 
 #[test]
-fn a_big_block_from_fresh_memory_goes_high_and_leaves_the_space_below_free() {
+fn a_growing_buffer_goes_high_in_fresh_memory_and_the_next_copy_fits_below() {
     for mut heap in both_starts(256) {
         // Ten pages of fresh memory: a big block that is freed gives them back.
         let big = heap.alloc(10 * PAGE_SIZE - 64, 8).unwrap();
         heap.dealloc(big);
         let grown = heap.stats().pages_grown;
-        let buffer = heap.alloc(3 * PAGE_SIZE, 8).unwrap();
-        // Seven pages below the buffer are one free block; the buffer ends where fresh memory
-        // ended, so a second buffer of up to seven pages fits below it without growing.
-        let report = heap.validate();
-        assert!(report.free_bytes >= 6 * PAGE_SIZE, "{report:?}");
-        let second = heap.alloc(6 * PAGE_SIZE, 8).unwrap();
-        assert!(second < buffer, "the second buffer went above the first");
+        // Not larger than the last big block: from the bottom of fresh memory.
+        let small_copy = heap.alloc(2 * PAGE_SIZE, 8).unwrap();
+        // Larger than the last one, as a buffer growing by copy: at the high end, with the space
+        // below it free.
+        let larger_copy = heap.alloc(3 * PAGE_SIZE, 8).unwrap();
+        assert!(small_copy < larger_copy);
+        assert!(heap.validate().free_bytes >= 4 * PAGE_SIZE, "{:?}", heap.validate());
+        // The smaller copy is freed and merges with that space; the next copy fits there.
+        heap.dealloc(small_copy);
+        let next_copy = heap.alloc(4 * PAGE_SIZE, 8).unwrap();
+        assert!(next_copy < larger_copy, "the next copy went above the last one");
         assert_eq!(heap.stats().pages_grown, grown, "{}", heap.stats());
-        heap.dealloc(buffer);
+        heap.dealloc(larger_copy);
+        heap.dealloc(next_copy);
+        // Blocks under a page always come from the bottom of fresh memory.
+        let first = heap.alloc(1000, 8).unwrap();
+        let second = heap.alloc(1000, 8).unwrap();
+        assert!(first < second);
+        heap.dealloc(first);
         heap.dealloc(second);
-        // Blocks under a page still come from the bottom of fresh memory.
-        let small = heap.alloc(1000, 8).unwrap();
-        let other = heap.alloc(1000, 8).unwrap();
-        assert!(small < other);
-        heap.dealloc(small);
-        heap.dealloc(other);
     }
 }
 
 #[test]
 fn big_blocks_kept_one_after_another_pack_without_gaps() {
-    for mut heap in both_starts(256) {
-        // Each block is grown for: the rest of its last page stays above it, for the next one.
-        for _ in 0..32 {
-            heap.alloc(100_000, 8).unwrap();
+    let needed = (32 * 100_016usize).div_ceil(PAGE_SIZE);
+    for step in [1, 4, 16] {
+        let limits = Limits { min_grow_pages: step, ..Limits::NONE };
+        for mut heap in [
+            Checked::new(FakePages::unknown_like(256), limits),
+            Checked::new(FakePages::wasi_like(256), limits),
+        ] {
+            // Grown for, or cut from memory grown ahead: either way, neither larger than the
+            // last one nor worth a gap below, so each goes right after the one before.
+            for _ in 0..32 {
+                heap.alloc(100_000, 8).unwrap();
+            }
+            let grown = heap.stats().pages_grown;
+            let bound = (needed + 1).next_multiple_of(step);
+            assert!(grown <= bound, "step {step}: {grown} pages grown for {needed} pages of blocks");
         }
-        let needed = (32 * 100_016usize).div_ceil(PAGE_SIZE);
-        let grown = heap.stats().pages_grown;
-        assert!(grown <= needed + 1, "{grown} pages grown for {needed} pages of blocks");
     }
 }
 
