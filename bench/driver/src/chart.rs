@@ -11,6 +11,8 @@ use std::fmt::Write;
 const WIDTH: f64 = 1260.0;
 const PANEL_WIDTH: f64 = 400.0;
 const PANEL_HEIGHT: f64 = 260.0;
+/// Growth panels side by side: the four patterns make a square.
+const PANELS_PER_ROW: usize = 2;
 const MARGIN: f64 = 50.0;
 const BAR_HEIGHT: f64 = 18.0;
 const COLORS: &[&str] = &[
@@ -144,10 +146,8 @@ fn legend(out: &mut String, top: f64) {
 pub fn svg(rows: &[Row], context: &Context) -> String {
     let mut body = String::new();
     let growth: Vec<Workload> = WORKLOADS.iter().copied().filter(|workload| workload.is_growth()).collect();
-    // As many panels side by side as the width holds, then the next row.
-    let per_row = ((WIDTH - 20.0) / (PANEL_WIDTH + 20.0)) as usize;
     for (slot, &workload) in growth.iter().enumerate() {
-        let (column, row) = ((slot % per_row) as f64, (slot / per_row) as f64);
+        let (column, row) = ((slot % PANELS_PER_ROW) as f64, (slot / PANELS_PER_ROW) as f64);
         growth_panel(
             &mut body,
             rows,
@@ -156,7 +156,7 @@ pub fn svg(rows: &[Row], context: &Context) -> String {
             10.0 + row * PANEL_HEIGHT,
         );
     }
-    let panels_bottom = growth.len().div_ceil(per_row) as f64 * PANEL_HEIGHT;
+    let panels_bottom = growth.len().div_ceil(PANELS_PER_ROW) as f64 * PANEL_HEIGHT;
     legend(&mut body, panels_bottom + 10.0);
     let mut top = panels_bottom + 70.0;
     for realloc in [false, true] {
