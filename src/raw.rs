@@ -318,22 +318,12 @@ impl<S: PageSource> RawHeap<S> {
 
     /// # Safety
     /// `block` was allocated with `size` and `align` and is no longer used.
+    #[inline(always)]
     unsafe fn free_block(&mut self, block: *mut u8, size: usize, align: usize) {
         let size = size.max(1);
         if Self::is_small(size, align) {
-            let class = class_of(size);
-            #[cfg(feature = "debug-checks")]
-            // SAFETY: the whole class-sized block is ours until it is freed just below.
-            unsafe {
-                block.write_bytes(POISON, small::class_size(class))
-            };
-            // SAFETY: small blocks are freed to the class they were taken from; an empty slab is
-            // an in-use block of the coalescing tier that the small tier let go of.
-            unsafe {
-                if let Freed::EmptySlab(slab) = self.small.put(block, class) {
-                    self.free_large(Block(slab.cast()));
-                }
-            }
+            // SAFETY: forwarded from the caller.
+            unsafe { self.free_small(block, class_of(size)) };
         } else {
             #[cfg(feature = "debug-checks")]
             // SAFETY: the block is ours for `size` bytes until it is freed just below.
@@ -342,6 +332,27 @@ impl<S: PageSource> RawHeap<S> {
             };
             // SAFETY: a large block has a valid header.
             unsafe { self.free_large(Block(block)) };
+        }
+    }
+
+    /// Free a block of the small tier. Out of line, as `alloc_small` is: the common free is of
+    /// the coalescing tier.
+    ///
+    /// # Safety
+    /// `block` is a live small block of `class`, no longer used.
+    #[inline(never)]
+    unsafe fn free_small(&mut self, block: *mut u8, class: usize) {
+        #[cfg(feature = "debug-checks")]
+        // SAFETY: the whole class-sized block is ours until it is freed just below.
+        unsafe {
+            block.write_bytes(POISON, small::class_size(class))
+        };
+        // SAFETY: small blocks are freed to the class they were taken from; an empty slab is an
+        // in-use block of the coalescing tier that the small tier let go of.
+        unsafe {
+            if let Freed::EmptySlab(slab) = self.small.put(block, class) {
+                self.free_large(Block(slab.cast()));
+            }
         }
     }
 
