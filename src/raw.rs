@@ -68,7 +68,7 @@ const FIRST_PAYLOAD: usize = (size_of::<RegionHeader>() + WORD).next_multiple_of
 /// 256 gives 38.78 / 29.93 and 574.8, 512 gave 39.10 / 29.93 and 565.4.
 const SPLIT_MIN: usize = 256;
 
-/// Blocks at least this large are cut from the high end of fresh memory (see
+/// Blocks at least this large may be cut from the high end of fresh memory (see
 /// `RawHeap::placement`).
 const HIGH_PLACEMENT_MIN: usize = PAGE_SIZE;
 

@@ -120,7 +120,12 @@ impl FakePages {
     /// Fill pages grown from now on with `byte` instead of zeros. This breaks the promise of
     /// `GROWN_PAGES_ARE_ZERO` on purpose, so that a test can see which bytes `alloc_zeroed`
     /// relied on the pages for instead of writing them.
-    pub fn fill_grown_pages_with(&mut self, byte: u8) {
+    ///
+    /// # Safety
+    /// A heap over this source may then return blocks from `alloc_zeroed` that are not zero. The
+    /// caller reads them only as bytes, never as values for which zero is the only valid pattern
+    /// it relies on (a zeroed `Option<&T>`, say).
+    pub unsafe fn fill_grown_pages_with(&mut self, byte: u8) {
         self.grown_fill = byte;
     }
 
@@ -238,9 +243,10 @@ impl Drop for FakePages {
 }
 
 // SAFETY: the initial range and every grown page lie inside one buffer that lives as long as the
-// source; grown pages are handed out once (the size only rises); `page_ptr` derives from the
-// buffer's own pointer, so it carries its provenance; the buffer is PAGE_SIZE-aligned, so page
-// indices and addresses agree up to a multiple of PAGE_SIZE.
+// source; grown pages are handed out once (the size only rises) and zero-filled (unless a test
+// broke that through the unsafe `fill_grown_pages_with`); `page_ptr` derives from the buffer's
+// own pointer, so it carries its provenance; the buffer is PAGE_SIZE-aligned, so page indices and
+// addresses agree up to a multiple of PAGE_SIZE.
 unsafe impl PageSource for FakePages {
     /// Grown pages are zeroed, as by `memory.grow` (unless a test breaks that on purpose).
     const GROWN_PAGES_ARE_ZERO: bool = true;

@@ -101,9 +101,9 @@ mod imp {
 }
 
 // SAFETY: on wasm32, the initial range comes from the linker's own symbols and memory.grow
-// hands out fresh pages that only this module's memory.grow caller knows of; wasm memory never
-// shrinks, and addresses are plain offsets (no provenance). Off wasm32 nothing is ever handed
-// out, so there is nothing to promise.
+// hands out fresh, zero-filled pages (the core specification says so) that only this module's
+// memory.grow caller knows of; wasm memory never shrinks, and addresses are plain offsets (no
+// provenance). Off wasm32 nothing is ever handed out, so there is nothing to promise.
 unsafe impl PageSource for WasmMemory {
     /// `memory.grow` fills new pages with zeros (WebAssembly core specification, `memory.grow`).
     const GROWN_PAGES_ARE_ZERO: bool = true;
