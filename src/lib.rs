@@ -29,6 +29,8 @@ pub const USES_LOCK: bool = cfg!(not(growheap_single_thread));
 pub struct GrowHeap<S: PageSource = WasmMemory> {
     on_grow: Option<fn(GrowEvent)>,
     heap: HeapLock<RawHeap<S>>,
+    #[cfg(feature = "host-export")]
+    export: export::Publisher,
 }
 
 impl GrowHeap {
@@ -43,7 +45,12 @@ impl<S: PageSource> GrowHeap<S> {
     /// A heap over another page source (tests use a fake one).
     #[must_use]
     pub const fn with_source(source: S) -> Self {
-        GrowHeap { on_grow: None, heap: HeapLock::new(RawHeap::new(source, Limits::NONE)) }
+        GrowHeap {
+            on_grow: None,
+            heap: HeapLock::new(RawHeap::new(source, Limits::NONE)),
+            #[cfg(feature = "host-export")]
+            export: export::Publisher::new(),
+        }
     }
 
     /// Cap the pages this heap may grow in total. Past the cap, allocations that need more
@@ -79,7 +86,7 @@ impl<S: PageSource> GrowHeap<S> {
     /// growing. False if the growth was refused.
     pub fn reserve(&self, bytes: usize) -> bool {
         // SAFETY: the heap's memory is only handed out through this allocator.
-        self.call(|heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)
+        self.call(Call::Other, |heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)
     }
 
     /// Give back to the general pool every slab of small blocks that holds no live block. Up to
@@ -108,14 +115,24 @@ impl<S: PageSource> GrowHeap<S> {
         }
     }
 
-    /// Run `f` on the heap, then report its growth to the hook outside the lock.
+    /// Run `f`, a call of kind `call`, on the heap; then report its growth to the hook outside
+    /// the lock.
     #[inline]
-    fn call<R>(&self, f: impl FnOnce(&mut RawHeap<S>) -> R) -> Option<R> {
+    fn call<R: Outcome>(
+        &self,
+        #[cfg_attr(not(feature = "host-export"), allow(unused_variables))] call: Call,
+        f: impl FnOnce(&mut RawHeap<S>) -> R,
+    ) -> Option<R> {
         let (result, grew) = self.heap.with(|heap| {
             let result = f(heap);
+            let grew = heap.growth_pending();
             #[cfg(feature = "host-export")]
-            export::publish(heap.stats());
-            (result, heap.growth_pending())
+            {
+                // A call that grew or failed changed the growth counters too.
+                let call = if grew || !result.succeeded() { Call::Other } else { call };
+                self.export.publish(heap.stats_ref(), call);
+            }
+            (result, grew)
         })?;
         if grew {
             self.report_growth();
@@ -137,6 +154,39 @@ impl<S: PageSource> GrowHeap<S> {
     }
 }
 
+/// The kind of an allocator call: it decides which statistics the call can change, so that the
+/// host export (feature `host-export`) rewrites only those.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "host-export"), allow(dead_code))]
+enum Call {
+    /// A successful `alloc` or `alloc_zeroed`: live and peak bytes, allocations.
+    Alloc,
+    /// A successful `realloc`: live and peak bytes, reallocations.
+    Realloc,
+    /// A `dealloc`: live bytes, deallocations.
+    Dealloc,
+    /// Anything else, and any call that grew memory or failed: every field.
+    Other,
+}
+
+/// Whether a call's result says it succeeded.
+trait Outcome {
+    #[cfg_attr(not(feature = "host-export"), allow(dead_code))]
+    fn succeeded(&self) -> bool;
+}
+
+impl Outcome for *mut u8 {
+    fn succeeded(&self) -> bool {
+        !self.is_null()
+    }
+}
+
+impl Outcome for bool {
+    fn succeeded(&self) -> bool {
+        *self
+    }
+}
+
 impl Default for GrowHeap {
     fn default() -> Self {
         Self::new()
@@ -150,13 +200,13 @@ unsafe impl<S: PageSource> GlobalAlloc for GrowHeap<S> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the heap's memory is only handed out through this allocator.
-        self.call(|heap| unsafe { heap.alloc(layout) }).unwrap_or(ptr::null_mut())
+        self.call(Call::Alloc, |heap| unsafe { heap.alloc(layout) }).unwrap_or(ptr::null_mut())
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as in `alloc`.
-        self.call(|heap| unsafe { heap.alloc_zeroed(layout) }).unwrap_or(ptr::null_mut())
+        self.call(Call::Alloc, |heap| unsafe { heap.alloc_zeroed(layout) }).unwrap_or(ptr::null_mut())
     }
 
     #[inline]
@@ -169,7 +219,7 @@ unsafe impl<S: PageSource> GlobalAlloc for GrowHeap<S> {
             // SAFETY: the caller promises `block` came from this allocator with `layout`.
             unsafe { heap.dealloc(block, layout) };
             #[cfg(feature = "host-export")]
-            export::publish(heap.stats());
+            self.export.publish(heap.stats_ref(), Call::Dealloc);
         });
     }
 
@@ -179,6 +229,7 @@ unsafe impl<S: PageSource> GlobalAlloc for GrowHeap<S> {
         self.assert_freeable(block, layout);
         // SAFETY: the caller promises `block` came from this allocator with `layout` and that
         // `new_size` is valid for it.
-        self.call(|heap| unsafe { heap.realloc(block, layout, new_size) }).unwrap_or(ptr::null_mut())
+        self.call(Call::Realloc, |heap| unsafe { heap.realloc(block, layout, new_size) })
+            .unwrap_or(ptr::null_mut())
     }
 }

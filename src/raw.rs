@@ -167,6 +167,12 @@ impl<S: PageSource> RawHeap<S> {
         self.stats
     }
 
+    /// The statistics so far, borrowed (the host export reads a few fields after every call).
+    #[cfg(feature = "host-export")]
+    pub(crate) fn stats_ref(&self) -> &Stats {
+        &self.stats
+    }
+
     /// The page source (tests use it to misbehave as a host would).
     pub fn source(&self) -> &S {
         &self.source

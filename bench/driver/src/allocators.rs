@@ -14,6 +14,8 @@ pub enum Role {
     Census,
     /// growheap with a larger `min_grow_pages`: the grow-call comparison.
     Step(u32),
+    /// growheap with its `host-export` feature: what keeping the snapshot current costs.
+    Export,
 }
 
 pub struct Allocator {
@@ -37,12 +39,15 @@ pub const ALLOCATORS: &[Allocator] = &[
     Allocator { name: "census", label: "census (live-byte count)", role: Role::Census },
     Allocator { name: "growheap-step4", label: "growheap min_grow_pages(4)", role: Role::Step(4) },
     Allocator { name: "growheap-step16", label: "growheap min_grow_pages(16)", role: Role::Step(16) },
+    Allocator { name: "growheap-export", label: "growheap with host-export", role: Role::Export },
 ];
 
 /// The allocators the ratios are taken against.
 pub const TALC: &str = "talc";
 pub const STD: &str = "std-dlmalloc";
 pub const GROWHEAP: &str = "growheap";
+/// growheap with its `host-export` feature.
+pub const EXPORT: &str = "growheap-export";
 
 pub fn find(name: &str) -> Option<&'static Allocator> {
     ALLOCATORS.iter().find(|allocator| allocator.name == name)

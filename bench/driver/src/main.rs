@@ -92,6 +92,7 @@ fn role_name(role: Role) -> &'static str {
         Role::Null => "null",
         Role::Census => "census",
         Role::Step(_) => "step",
+        Role::Export => "export",
     }
 }
 

@@ -2,7 +2,7 @@
 //! module size), with the machine and toolchain they were measured on.
 
 use crate::Row;
-use crate::allocators::{ALLOCATORS, Allocator, GROWHEAP, Role, STD, TALC};
+use crate::allocators::{ALLOCATORS, Allocator, EXPORT, GROWHEAP, Role, STD, TALC};
 use crate::context::{self, Context};
 use crate::measure::Repeats;
 use crate::targets::{self, footprint, node_speed, own_cost, row};
@@ -184,6 +184,37 @@ fn step_table(out: &mut String, rows: &[Row]) {
     }
 }
 
+fn export_table(out: &mut String, rows: &[Row]) {
+    header(
+        out,
+        &[
+            "workload",
+            "fuel/action",
+            "with host-export",
+            "difference",
+            "actions/µs median",
+            "with host-export",
+        ],
+    );
+    for &workload in WORKLOADS {
+        let (Some(plain), Some(export)) = (row(rows, GROWHEAP, workload), row(rows, EXPORT, workload)) else {
+            continue;
+        };
+        let (plain, export) = (&plain.measurement, &export.measurement);
+        line(
+            out,
+            &[
+                workload.key().into(),
+                format!("{:.1}", plain.fuel_per_action),
+                format!("{:.1}", export.fuel_per_action),
+                format!("{:+.1}", export.fuel_per_action - plain.fuel_per_action),
+                format!("{:.2}", plain.speed.median),
+                format!("{:.2}", export.speed.median),
+            ],
+        );
+    }
+}
+
 fn size_table(out: &mut String, context: &Context) {
     header(out, &["allocator", "bytes after wasm-opt -Oz", "over null"]);
     let bytes = |name: &str| context.sizes.get(name).and_then(|values| values.first()?.parse::<i64>().ok());
@@ -266,6 +297,8 @@ pub fn markdown(
     growth_table(&mut out, rows);
     out.push_str("\n## growheap's `min_grow_pages`: fewer `memory.grow` calls, at what cost in pages\n\n");
     step_table(&mut out, rows);
+    out.push_str("\n## growheap's `host-export`: what the snapshot for hosts costs\n\nWith the feature, every call rewrites the snapshot words it changed (all of them after a growth, a failure, or a call served by another heap than the call before).\n\n");
+    export_table(&mut out, rows);
     out.push_str("\n## Module size (talc's method)\n\nA `no_std` cdylib exporting `alloc`, `dealloc`, `realloc` (align 8), built as `bench/README.md` says, then `wasm-opt -Oz`.\n\n");
     size_table(&mut out, context);
     out.push_str("\n![pages over time and speed](chart.svg)\n");

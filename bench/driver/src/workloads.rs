@@ -79,6 +79,8 @@ impl Workload {
         match role {
             Role::Peer | Role::Census | Role::Step(_) => true,
             Role::Floor => matches!(self, Workload::RandomActions { .. }),
+            // The export changes no page count, only the cost of each call.
+            Role::Export => !self.is_growth(),
             Role::Null => false,
         }
     }

@@ -11,6 +11,10 @@ static HEAP: growheap::GrowHeap = growheap::GrowHeap::new().min_grow_pages(4);
 #[global_allocator]
 static HEAP: growheap::GrowHeap = growheap::GrowHeap::new().min_grow_pages(16);
 
+#[cfg(feature = "growheap-export")]
+#[global_allocator]
+static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
+
 #[cfg(feature = "null")]
 #[global_allocator]
 static HEAP: crate::reference::Null = crate::reference::Null;

@@ -1,0 +1,97 @@
+//! The host export (feature `host-export`): after every allocator call, the snapshot behind
+//! `growheap_stats` equals the statistics of the heap that served the call.
+//!
+//! A call rewrites only the words it can change, unless it grew memory, failed, or was served
+//! by another heap than the call before. This test mixes two heaps, refused growth and every
+//! kind of call, so that a word left stale by any of those paths shows.
+//!
+//! The export is one set of statics per module, so everything runs in one test.
+#![cfg(feature = "host-export")]
+
+use core::alloc::{GlobalAlloc, Layout};
+use growheap::export::{LAYOUT_VERSION, SNAPSHOT_WORDS, growheap_epoch, growheap_stats};
+use growheap::source::FakePages;
+use growheap::{GrowHeap, Stats};
+
+/// The statistics the export shows now.
+fn shown() -> Stats {
+    // SAFETY: `growheap_stats` points at `SNAPSHOT_WORDS` words that live as long as the program;
+    // no allocator call runs while they are read (this test is single-threaded).
+    let words = unsafe { *growheap_stats().cast::<[u64; SNAPSHOT_WORDS]>() };
+    assert_eq!(words[0], LAYOUT_VERSION, "layout version");
+    Stats::from_snapshot(&words).expect("the version was checked")
+}
+
+#[test]
+fn the_snapshot_follows_the_heap_that_served_the_latest_call() {
+    assert_eq!(shown(), Stats::ZERO, "before any call");
+
+    // Two heaps, the second with a cap it runs into, so that some calls fail.
+    let heaps = [
+        GrowHeap::with_source(FakePages::wasi_like(512)),
+        GrowHeap::with_source(FakePages::wasi_like(512)).max_pages(6),
+    ];
+    let mut live: Vec<(usize, *mut u8, Layout)> = Vec::new();
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut epoch = growheap_epoch();
+    let mut calls = [0usize; 6];
+
+    for _ in 0..20_000 {
+        let which = rng.usize(..heaps.len());
+        let heap = &heaps[which];
+        let kind = rng.usize(..calls.len());
+        calls[kind] += 1;
+        // SAFETY: every block is freed or reallocated once, by the heap that made it, with the
+        // layout it was made with.
+        unsafe {
+            match kind {
+                0 | 1 => {
+                    let size = if rng.u8(..) < 8 { rng.usize(1..200_000) } else { rng.usize(1..3_000) };
+                    let layout = Layout::from_size_align(size, 1 << rng.u32(0..6)).unwrap();
+                    let block = if kind == 0 { heap.alloc(layout) } else { heap.alloc_zeroed(layout) };
+                    if !block.is_null() {
+                        live.push((which, block, layout));
+                    }
+                }
+                2 | 3 if !live.is_empty() => {
+                    let index = rng.usize(..live.len());
+                    let (owner, block, layout) = live[index];
+                    let heap = &heaps[owner];
+                    if kind == 2 {
+                        live.swap_remove(index);
+                        heap.dealloc(block, layout);
+                    } else {
+                        let new_size = rng.usize(1..5_000);
+                        let moved = heap.realloc(block, layout, new_size);
+                        if !moved.is_null() {
+                            live[index] =
+                                (owner, moved, Layout::from_size_align(new_size, layout.align()).unwrap());
+                        }
+                    }
+                    assert_eq!(shown(), heap.stats(), "after call kind {kind} on heap {owner}");
+                    continue;
+                }
+                4 => {
+                    heap.reserve(rng.usize(1..100_000));
+                }
+                _ => {
+                    // Stats and trim change nothing the export shows.
+                    let before = shown();
+                    heap.trim();
+                    let _ = heap.stats();
+                    assert_eq!(shown(), before, "trim or stats changed the snapshot");
+                    continue;
+                }
+            }
+        }
+        assert_eq!(shown(), heap.stats(), "after call kind {kind} on heap {which}");
+        let now = growheap_epoch();
+        assert!(now >= epoch, "the epoch went back");
+        epoch = now;
+    }
+
+    let grown: u64 = heaps.iter().map(|heap| heap.stats().grow_calls).sum();
+    assert_eq!(u64::from(epoch), grown, "the epoch counts every growth of both heaps");
+    assert!(heaps[1].stats().failed_grows > 0, "the capped heap never failed: the test lost its edge");
+    assert!(calls.iter().all(|&n| n > 1000), "some kind of call was rare: {calls:?}");
+}
