@@ -1,7 +1,7 @@
 //! The allocator core: policy only, generic over where pages come from.
 //!
 //! [`RawHeap`] takes `&mut self` and knows nothing of locks or of wasm. It has two tiers:
-//! - the **small tier** (`small`): 16 size classes up to 128 bytes, served from 2 KiB slabs of
+//! - the **small tier** (`small`): 16 size classes up to 128 bytes, served from 1 KiB slabs of
 //!   one class each, with no per-block header; a slab whose blocks are all free is given back;
 //! - the **coalescing tier** (`block`, `tlsf`): blocks with a one-word header, free blocks on
 //!   two-level segregated lists, neighbours merged on free.

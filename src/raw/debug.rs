@@ -3,7 +3,7 @@
 //!
 //! Cost: every free writes [`POISON`] over the whole block (a `memset` of its size) and walks
 //! the region list (one entry per run of contiguous memory, usually one to three). A small
-//! block is also looked up on its slab's free list: at most 2 KiB / class size entries.
+//! block is also looked up on its slab's free list: at most 1 KiB / class size entries.
 
 use super::block::{Block, GRANULE, WORD, block_size_for};
 use super::small::{SMALL_ALIGN, Slab, SmallTier, class_of, class_size, slab_of};

@@ -1,4 +1,4 @@
-//! The small tier: size classes served from 2 KiB slabs, one class per slab.
+//! The small tier: size classes served from 1 KiB slabs, one class per slab.
 //!
 //! Requests of at most [`SMALL_MAX`] bytes and alignment at most [`SMALL_ALIGN`] are served here
 //! without any per-block header: `dealloc` gets the `Layout`, so the class is known on the way
@@ -30,16 +30,21 @@ pub(crate) const CLASS_COUNT: usize = SMALL_MAX / SMALL_ALIGN;
 /// needs no bounds check; any slots past `CLASS_COUNT` stay null.
 const CLASS_SLOTS: usize = CLASS_COUNT.next_power_of_two();
 /// Size and alignment of a slab's payload.
-pub(crate) const SLAB_BYTES: usize = 2048;
+pub(crate) const SLAB_BYTES: usize = 1024;
 /// Where a slab's first block starts, after its header.
 const FIRST_BLOCK: usize = size_of::<Slab>().next_multiple_of(SMALL_ALIGN);
 
 static_assertions::const_assert_eq!(class_size(CLASS_COUNT - 1), SMALL_MAX);
 static_assertions::const_assert!(SLAB_BYTES.is_power_of_two());
-// Even the largest class fits eight times in a slab (the slab loses one word to its block header
-// at the end). 2 KiB rather than 4 KiB: every class in use keeps a slab, and on random-actions
-// the smaller slab saved a page (31 pages instead of 32) for about 1% more fuel on small objects.
-static_assertions::const_assert!(FIRST_BLOCK + 8 * SMALL_MAX <= SLAB_BYTES - SMALL_ALIGN);
+// Even the largest class fits seven times in a slab (the slab loses one word to its block header
+// at the end). Every class in use keeps a slab, so smaller slabs waste less where small requests
+// are few. Random-actions (about 1% small requests), mean pages over 200 seeds with
+// `growheap-profile seeds` (alloc+dealloc / with realloc), and small objects with `scripts/bench`:
+// 4 KiB grew 32 pages on the benchmark's seed where 2 KiB grew 31; 2 KiB 36.22 / 32.09 mean
+// pages, small objects 27 pages at 2143.7 fuel; 1 KiB 36.10 / 32.01, 27 pages at 2149.6 fuel
+// (and the benchmark's realloc seed 40 pages instead of 41); 512 bytes 36.04 / 31.97, but small
+// objects 29 pages at 2164.5 fuel.
+static_assertions::const_assert!(FIRST_BLOCK + 7 * SMALL_MAX <= SLAB_BYTES - SMALL_ALIGN);
 
 /// The class that serves `size` bytes (`1..=SMALL_MAX`).
 pub(crate) const fn class_of(size: usize) -> usize {
