@@ -39,11 +39,11 @@ static_assertions::const_assert!(SLAB_BYTES.is_power_of_two());
 // Even the largest class fits seven times in a slab (the slab loses one word to its block header
 // at the end). Every class in use keeps a slab, so smaller slabs waste less where small requests
 // are few. Random-actions (about 1% small requests), mean pages over 200 seeds with
-// `growheap-profile seeds` (alloc+dealloc / with realloc), and small objects with `scripts/bench`:
+// `growheap-profile seeds` (alloc+dealloc / with realloc), and small objects with
+// `scripts/bench --only growheap,floor,talc --runs 1 --instances 1`:
 // 4 KiB grew 32 pages on the benchmark's seed where 2 KiB grew 31; 2 KiB 36.22 / 32.09 mean
-// pages, small objects 27 pages at 2143.7 fuel; 1 KiB 36.10 / 32.01, 27 pages at 2149.6 fuel
-// (and the benchmark's realloc seed 40 pages instead of 41); 512 bytes 36.04 / 31.97, but small
-// objects 29 pages at 2164.5 fuel.
+// pages, small objects 27 pages at 2143.7 fuel; 1 KiB 36.10 / 32.01, 27 pages at 2149.6 fuel;
+// 512 bytes 36.04 / 31.97, but small objects 29 pages at 2164.5 fuel.
 static_assertions::const_assert!(FIRST_BLOCK + 7 * SMALL_MAX <= SLAB_BYTES - SMALL_ALIGN);
 
 /// The class that serves `size` bytes (`1..=SMALL_MAX`).
