@@ -18,7 +18,7 @@ section() {
 ensure_targets() {
     local installed
     installed="$(rustup target list --installed)"
-    for target in wasm32-wasip1 wasm32-unknown-unknown wasm32-wasip1-threads; do
+    for target in wasm32-wasip1 wasm32-unknown-unknown wasm32-wasip1-threads wasm32v1-none; do
         grep -qx "$target" <<<"$installed" || rustup target add "$target"
     done
 }
