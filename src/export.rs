@@ -70,10 +70,10 @@ impl Publisher {
 
     /// Show `stats`, this heap's statistics after `call`, in the snapshot.
     ///
-    /// Out of line. Inlined into the four allocator calls (commit c8bc68e), it saved 5.8 fuel per
-    /// action on random-actions (555.7 against 561.5) and cost 92 bytes of module size (6,011
-    /// against 5,919), both from `scripts/bench`. Module size is a target of the benchmark; the
-    /// cost of this feature is not.
+    /// Out of line. Inlined into the four allocator calls it saved 5.5 fuel per action on
+    /// random-actions (555.7 against 561.2) and cost 92 bytes of module size (6,011 against
+    /// 5,919): `scripts/bench` at commits c8bc68e and 768ba28. Module size is a target of the
+    /// benchmark; the cost of this feature is not.
     #[inline(never)]
     pub(crate) fn publish(&self, stats: &Stats, call: Call) {
         let _writing = writer::exclusive();
