@@ -6,7 +6,7 @@
 //! growheap-bench list
 //! growheap-bench run --wasm DIR --out DIR [--only A,B] [--workloads W,W] [--runs N]
 //!                    [--instances N] [--cap-pages N] [--sizes FILE] [--node FILE]
-//!                    [--slow A,B] [--date DATE] [--command TEXT]
+//!                    [--slow A,B] [--seeds N] [--date DATE] [--command TEXT]
 //! ```
 
 mod allocators;
@@ -15,6 +15,7 @@ mod context;
 mod host;
 mod measure;
 mod report;
+mod seeds;
 mod targets;
 mod workloads;
 
@@ -41,6 +42,8 @@ struct Options {
     /// Allocators too slow for the full repeats: 1 instance, 1 timed run.
     slow: Vec<&'static Allocator>,
     cap_pages: u64,
+    /// Seeds of the random-actions sweep; 0 for none.
+    seeds: u32,
     context: context::Context,
 }
 
@@ -57,6 +60,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         repeats: Repeats { timed_runs: 5, instances: 5 },
         slow: Vec::new(),
         cap_pages: 4096,
+        seeds: 100,
         context: context::Context::default(),
     };
     let mut pairs = args.chunks(2);
@@ -72,6 +76,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--runs" => options.repeats.timed_runs = number()?,
             "--instances" => options.repeats.instances = number()?,
             "--cap-pages" => options.cap_pages = u64::from(number()?),
+            "--seeds" => options.seeds = number()?,
             "--sizes" => options.context.sizes = context::read_tsv(value, 1)?,
             "--node" => options.context.node = context::read_tsv(value, 2)?,
             "--date" => options.context.date = value.clone(),
@@ -126,13 +131,50 @@ fn run(options: &Options) -> wasmtime::Result<()> {
             rows.push(Row { allocator, workload, measurement, peak_live_bytes });
         }
     }
+    let sweeps = sweep_seeds(options, &engines, &census)?;
     std::fs::create_dir_all(&options.out_dir)?;
     let markdown =
-        report::markdown(&rows, &options.context, options.repeats, &options.slow, options.cap_pages);
+        report::markdown(&rows, &sweeps, &options.context, options.repeats, &options.slow, options.cap_pages);
     std::fs::write(options.out_dir.join("results.md"), markdown)?;
     std::fs::write(options.out_dir.join("chart.svg"), chart::svg(&rows, &options.context))?;
     eprintln!("bench: wrote {}/results.md and chart.svg", options.out_dir.display());
     Ok(())
+}
+
+/// random-actions over `--seeds` other sequences, for every real allocator but the slow ones.
+fn sweep_seeds(
+    options: &Options,
+    engines: &host::Engines,
+    census: &host::Modules,
+) -> wasmtime::Result<report::Sweeps> {
+    let mut sweeps = report::Sweeps { count: options.seeds, runs: Vec::new(), peaks: Vec::new() };
+    if options.seeds == 0 {
+        return Ok(sweeps);
+    }
+    let modes = options.workloads.iter().filter_map(|workload| match workload {
+        Workload::RandomActions { realloc } => Some(*realloc),
+        _ => None,
+    });
+    for realloc in modes {
+        let mode = Workload::RandomActions { realloc }.key();
+        eprint!("bench: seeds {:<16} {mode:<24} ", "census");
+        sweeps.peaks.push((realloc, seeds::peaks(engines, census, realloc, options.seeds)?));
+        eprintln!("{} seeds", options.seeds);
+        for &allocator in &options.allocators {
+            let slow = options.slow.iter().any(|slow| slow.name == allocator.name);
+            if allocator.role != Role::Peer || slow {
+                continue;
+            }
+            eprint!("bench: seeds {:<16} {mode:<24} ", allocator.name);
+            let started = std::time::Instant::now();
+            let modules = engines.compile(&options.wasm_dir.join(format!("{}.wasm", allocator.name)))?;
+            let sweep = seeds::sweep(engines, &modules, allocator, realloc, options.seeds)?;
+            let mean = sweep.pages.iter().sum::<u64>() as f64 / sweep.pages.len().max(1) as f64;
+            eprintln!("mean {mean:>6.2} pages ({:.1}s)", started.elapsed().as_secs_f64());
+            sweeps.runs.push(sweep);
+        }
+    }
+    Ok(sweeps)
 }
 
 fn main() -> ExitCode {

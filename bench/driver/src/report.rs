@@ -5,6 +5,7 @@ use crate::Row;
 use crate::allocators::{ALLOCATORS, Allocator, EXPORT, GROWHEAP, Role, STD, TALC};
 use crate::context::{self, Context};
 use crate::measure::Repeats;
+use crate::seeds;
 use crate::targets::{self, footprint, node_speed, own_cost, row};
 use crate::workloads::{WORKLOADS, Workload};
 use std::fmt::Write;
@@ -231,6 +232,71 @@ fn size_table(out: &mut String, context: &Context) {
     }
 }
 
+/// The random-actions sweep over many seeds (see `seeds.rs`).
+pub struct Sweeps {
+    pub count: u32,
+    pub runs: Vec<seeds::Sweep>,
+    /// Peak live bytes by seed, for each mode swept.
+    pub peaks: Vec<(bool, Vec<u64>)>,
+}
+
+fn seeds_table(out: &mut String, sweeps: &Sweeps, realloc: bool) {
+    let Some((_, peaks)) = sweeps.peaks.iter().find(|(mode, _)| *mode == realloc) else { return };
+    let runs: Vec<&seeds::Sweep> = sweeps.runs.iter().filter(|sweep| sweep.realloc == realloc).collect();
+    let growheap = runs.iter().find(|sweep| sweep.allocator.name == GROWHEAP);
+    let _ = writeln!(out, "\n### {}\n", Workload::RandomActions { realloc }.title());
+    header(
+        out,
+        &[
+            "allocator",
+            "mean pages grown",
+            "mean footprint",
+            "seeds with footprint ≤ 1.07",
+            "seeds where it grows more / as many / fewer pages than growheap",
+        ],
+    );
+    let n = peaks.len().max(1) as f64;
+    for sweep in &runs {
+        let mean_pages = sweep.pages.iter().sum::<u64>() as f64 / n;
+        let footprints: Vec<f64> = sweep
+            .pages
+            .iter()
+            .zip(peaks)
+            .map(|(&pages, &peak)| (pages * crate::host::PAGE_BYTES) as f64 / peak.max(1) as f64)
+            .collect();
+        let mean_footprint = footprints.iter().sum::<f64>() / n;
+        let tight = footprints.iter().filter(|&&f| f <= targets::FOOTPRINT_GOAL).count();
+        let against = match growheap {
+            Some(growheap) if sweep.allocator.name != GROWHEAP => {
+                let pairs = || sweep.pages.iter().zip(&growheap.pages);
+                format!(
+                    "{} / {} / {}",
+                    pairs().filter(|(theirs, ours)| theirs > ours).count(),
+                    pairs().filter(|(theirs, ours)| theirs == ours).count(),
+                    pairs().filter(|(theirs, ours)| theirs < ours).count()
+                )
+            }
+            _ => "–".into(),
+        };
+        let mark = if sweep.complete { "" } else { " (gave up on some seeds: out of memory)" };
+        let name = if sweep.allocator.name == GROWHEAP {
+            format!("**{}**", sweep.allocator.label)
+        } else {
+            sweep.allocator.label.to_string()
+        };
+        line(
+            out,
+            &[
+                format!("{name}{mark}"),
+                format!("{mean_pages:.2}"),
+                format!("{mean_footprint:.3}"),
+                format!("{tight} of {}", peaks.len()),
+                against,
+            ],
+        );
+    }
+}
+
 fn targets_table(out: &mut String, rows: &[Row], context: &Context) {
     header(out, &["target", "goal", "growheap", "met"]);
     for target in targets::check(rows, context) {
@@ -245,6 +311,7 @@ fn targets_table(out: &mut String, rows: &[Row], context: &Context) {
 
 pub fn markdown(
     rows: &[Row],
+    sweeps: &Sweeps,
     context: &Context,
     repeats: Repeats,
     slow: &[&Allocator],
@@ -292,6 +359,23 @@ pub fn markdown(
     out.push_str("\n## Memory\n\nFootprint = pages grown × 65536 ÷ peak live bytes; the physical floor is ceil(peak live ÷ 65536). Peak live bytes are counted by the workload (the census build), the same for every allocator.\n");
     for &workload in WORKLOADS {
         memory_table(&mut out, rows, workload);
+    }
+    if !sweeps.runs.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Memory: random-actions over {} other seeds\n\nThe tables above run the benchmark's one fixed sequence. Here each allocator runs the sequences of fastrand seeds 1 to {}, each once on a fresh instance (no warm-up); footprint is taken per seed and averaged.{}",
+            sweeps.count,
+            sweeps.count,
+            if slow.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = slow.iter().map(|allocator| allocator.name).collect();
+                format!(" Left out, too slow for this: {}.", names.join(", "))
+            }
+        );
+        for realloc in [false, true] {
+            seeds_table(&mut out, sweeps, realloc);
+        }
     }
     out.push_str("\n## Growth patterns: pages grown after the first step and at the end\n\n");
     growth_table(&mut out, rows);

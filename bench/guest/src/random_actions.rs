@@ -46,9 +46,22 @@ pub extern "C" fn random_actions_per_run() -> u32 {
 /// memory. Every block is freed at the end.
 #[unsafe(no_mangle)]
 pub extern "C" fn random_actions(with_realloc: u32) -> u32 {
+    run(crate::seeded_rng(), with_realloc)
+}
+
+/// One run as [`random_actions`], on the sequence of another seed: the host's sweep over many
+/// sequences, which tells one seed's luck from an allocator's habit.
+#[unsafe(no_mangle)]
+pub extern "C" fn random_actions_seeded(with_realloc: u32, seed: u32) -> u32 {
+    run(fastrand::Rng::with_seed(u64::from(seed)), with_realloc)
+}
+
+/// Inlined into both exports, so that the timed one compiles as it did before the sweep existed
+/// (the generator stays in locals).
+#[inline(always)]
+fn run(mut rng: fastrand::Rng, with_realloc: u32) -> u32 {
     // SAFETY: single-threaded and not re-entered (see `LiveTable`), so this is the only reference.
     let live = unsafe { &mut *LIVE.0.get() };
-    let mut rng = crate::seeded_rng();
     let kinds = if with_realloc == 0 { 2 } else { 3 };
     let (mut count, mut score, mut failures) = (0usize, 0u32, 0u32);
     while score < ACTIONS_PER_RUN && failures < MAX_FAILURES {

@@ -14,6 +14,9 @@
 //!     mean pages grown over N seeds (default 40)
 //! growheap-profile ratchet
 //!     where talc #51's ratchet puts each buffer
+//! growheap-profile bench-pages
+//!     pages grown after each of the wasm benchmark's six runs (warm-up and five timed) of both
+//!     random-actions modes, on a heap that starts with the guest's free initial memory
 //! growheap-profile growths
 //!     what the heap held at each growth of random-actions
 //! growheap-profile classes [N]
@@ -115,6 +118,12 @@ unsafe impl GlobalAlloc for Floor {
     }
 }
 
+/// Free bytes in the bench guest's initial memory: 18 initial pages, `__heap_base` at 1,153,712
+/// (`wasm-tools print` on the growheap build). The fake gets them in its one initial page.
+const GUEST_INITIAL_FREE: usize = 18 * PAGE_SIZE - 1_153_712;
+/// Runs per instance in the wasm benchmark: one warm-up, five timed.
+const BENCH_RUNS: usize = 6;
+
 fn fresh_heap() -> GrowHeap<FakePages> {
     GrowHeap::with_source(FakePages::unknown_like(FAKE_PAGES))
 }
@@ -152,6 +161,21 @@ fn seeds(with_realloc: bool, count: u64) {
     }
     let n = count as f64;
     println!("{count} seeds: mean pages grown {:.3}, mean peak live {:.3} pages", pages / n, floor / n);
+}
+
+/// Pages grown after each run of the benchmark's sequence, as one wasm instance runs it.
+fn bench_pages() {
+    for with_realloc in [false, true] {
+        let heap = GrowHeap::with_source(FakePages::new(1, FAKE_PAGES, Some(PAGE_SIZE - GUEST_INITIAL_FREE)));
+        let pages: Vec<String> = (0..BENCH_RUNS)
+            .map(|_| {
+                random_actions(&heap, BENCH_SEED, with_realloc, |_| {});
+                heap.stats().pages_grown.to_string()
+            })
+            .collect();
+        let mode = if with_realloc { "alloc+dealloc+realloc" } else { "alloc+dealloc" };
+        println!("{mode}: pages grown after each run: {}", pages.join(" "));
+    }
 }
 
 fn ratchet() {
@@ -250,13 +274,14 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("run") => run(flag("--realloc"), flag("--talc"), flag("--floor")),
         Some("seeds") => seeds(flag("--realloc"), count),
+        Some("bench-pages") => bench_pages(),
         Some("ratchet") => ratchet(),
         Some("growths") => growths(),
         Some("classes") => classes(count),
         Some("moves") => moves::moves(),
         _ => {
             eprintln!(
-                "usage: growheap-profile run [--realloc] [--talc | --floor] | seeds [--realloc] [N] | ratchet | growths | classes [N] | moves"
+                "usage: growheap-profile run [--realloc] [--talc | --floor] | seeds [--realloc] [N] | bench-pages | ratchet | growths | classes [N] | moves"
             );
             return ExitCode::FAILURE;
         }
