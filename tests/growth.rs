@@ -150,6 +150,47 @@ fn growing_by_realloc_extends_in_place_at_the_top() {
     }
 }
 
+/// Blocks kept around a hole of `hole_size` bytes, then a 20,000-byte block that is not at the
+/// top: the hole, the big block and the pages grown so far.
+fn hole_and_big_block(heap: &mut Checked, hole_size: usize) -> (*mut u8, *mut u8, usize) {
+    let _left = heap.alloc(2000, 8).unwrap();
+    let hole = heap.alloc(hole_size, 8).unwrap();
+    let _right = heap.alloc(2000, 8).unwrap();
+    let big = heap.alloc(20_000, 8).unwrap();
+    let _above = heap.alloc(2000, 8).unwrap();
+    heap.dealloc(hole);
+    (hole, big, heap.stats().pages_grown)
+}
+
+#[test]
+fn a_block_shrunk_to_half_or_less_moves_into_a_fitting_hole_and_frees_its_space_whole() {
+    for mut heap in both_starts(64) {
+        let (hole, big, pages) = hole_and_big_block(&mut heap, 1000);
+        // `Checked` verifies that the kept bytes came along.
+        let shrunk = heap.realloc(big, 900).unwrap();
+        assert_eq!(shrunk, hole, "the shrunk block takes the hole");
+        // Its old space is one free block again: a block of the old size fits there.
+        assert_eq!(heap.alloc(20_000, 8).unwrap(), big);
+        assert_eq!(heap.stats().pages_grown, pages, "nothing grew");
+        heap.free_all();
+    }
+}
+
+#[test]
+fn a_block_shrunk_by_less_than_half_or_with_no_hole_to_take_stays_in_place() {
+    for mut heap in both_starts(64) {
+        // The hole would hold 12,000 bytes, but that is more than half of the block.
+        let (_, big, _) = hole_and_big_block(&mut heap, 15_000);
+        assert_eq!(heap.realloc(big, 12_000).unwrap(), big, "shrunk by less than half");
+        heap.free_all();
+        // The hole is too small for 2,000 bytes, and a shrink never grows memory.
+        let (_, big, pages) = hole_and_big_block(&mut heap, 1000);
+        assert_eq!(heap.realloc(big, 2000).unwrap(), big, "no free block fits");
+        assert_eq!(heap.stats().pages_grown, pages);
+        heap.free_all();
+    }
+}
+
 #[test]
 fn page_churn_with_one_pinned_block_stays_within_three_pages() {
     for mut heap in both_starts(64) {
