@@ -319,7 +319,7 @@ impl<S: PageSource> RawHeap<S> {
             unsafe { self.alloc_small(class_of(size)) }
         } else {
             // SAFETY: forwarded from the caller.
-            unsafe { self.alloc_large(size, align) }
+            unsafe { self.alloc_large(size, align, true) }
         }
     }
 
@@ -371,7 +371,7 @@ impl<S: PageSource> RawHeap<S> {
             return block;
         }
         // SAFETY: forwarded from the caller.
-        let slab = unsafe { self.alloc_large(SLAB_BYTES - WORD, SLAB_BYTES) };
+        let slab = unsafe { self.alloc_large(SLAB_BYTES - WORD, SLAB_BYTES, true) };
         if slab.is_null() {
             return ptr::null_mut();
         }
@@ -402,37 +402,28 @@ impl<S: PageSource> RawHeap<S> {
     }
 
     /// A block of the coalescing tier: its payload, or null when memory cannot be had. Reuses a
-    /// free block if one fits, else cuts fresh memory ([`alloc_fresh`](Self::alloc_fresh)).
+    /// free block if one fits, else cuts fresh memory ([`alloc_fresh`](Self::alloc_fresh)) if
+    /// `fresh_too`, else gives null: with `fresh_too` false it never grows memory. One function
+    /// for both, so that the search and split of a free block are compiled once where the
+    /// module is built for size (inlined, `fresh_too` is a constant).
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
     #[inline]
-    unsafe fn alloc_large(&mut self, size: usize, align: usize) -> *mut u8 {
+    unsafe fn alloc_large(&mut self, size: usize, align: usize, fresh_too: bool) -> *mut u8 {
         let Some(block_size) = block_size_for(size) else { return ptr::null_mut() };
         let Some(search) = search_size(block_size, align) else { return ptr::null_mut() };
-        // SAFETY: `search` is the search size for the block.
-        let reused = unsafe { self.reuse(block_size, search, align) };
-        if !reused.is_null() {
-            return reused;
+        // SAFETY: the index holds only our free blocks.
+        let free = unsafe { self.free_index.take_fitting(search) };
+        if !free.is_null() {
+            // SAFETY: `free` was a free block of at least `search` bytes.
+            return unsafe { self.use_free_block(Block(free), block_size, align).payload() };
+        }
+        if !fresh_too {
+            return free;
         }
         // SAFETY: forwarded from the caller.
         unsafe { self.alloc_fresh(block_size, align) }
-    }
-
-    /// A block of `block_size` at `align` cut from a free block that fits: its payload, or null
-    /// if no free block fits. Never grows memory.
-    ///
-    /// # Safety
-    /// `search` is `search_size(block_size, align)`.
-    #[inline(always)]
-    unsafe fn reuse(&mut self, block_size: usize, search: usize, align: usize) -> *mut u8 {
-        // SAFETY: the index holds only our free blocks.
-        let free = unsafe { self.free_index.take_fitting(search) };
-        if free.is_null() {
-            return free;
-        }
-        // SAFETY: `free` was a free block of at least `search` bytes.
-        unsafe { self.use_free_block(Block(free), block_size, align).payload() }
     }
 
     /// Cut a block from fresh memory, growing memory if needed: its payload, or null. Out of
@@ -527,9 +518,6 @@ impl<S: PageSource> RawHeap<S> {
     /// # Safety
     /// `block` was just taken off the index and is at least `size` (plus `align + MIN_BLOCK`
     /// when `align > GRANULE`).
-    /// Always inlined: with two callers (`reuse` in `alloc_large` and in `refit`) it was left
-    /// out of line, which cost random-actions 5 fuel per action.
-    #[inline(always)]
     unsafe fn use_free_block(&mut self, block: Block, size: usize, align: usize) -> Block {
         // SAFETY: the free block's header is valid and all of its bytes are ours.
         unsafe {
@@ -704,12 +692,10 @@ impl<S: PageSource> RawHeap<S> {
     /// `new_size` needs a block of at most half of `block`'s size.
     #[inline(never)]
     unsafe fn refit(&mut self, block: Block, old_size: usize, new_size: usize, align: usize) -> *mut u8 {
-        let Some(wanted) = block_size_for(new_size) else { return ptr::null_mut() };
-        let Some(search) = search_size(wanted, align) else { return ptr::null_mut() };
-        // SAFETY: `search` is the search size for `wanted`; the new block was free, so it does
-        // not overlap the live one, whose bytes are ours to read until it is freed after the copy.
+        // SAFETY: the new block was free, so it does not overlap the live one, whose bytes are
+        // ours to read until it is freed after the copy.
         unsafe {
-            let moved = self.reuse(wanted, search, align);
+            let moved = self.alloc_large(new_size, align, false);
             if !moved.is_null() {
                 ptr::copy_nonoverlapping(block.payload(), moved, old_size.min(new_size));
                 self.free_block(block.payload(), old_size, align);
