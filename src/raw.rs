@@ -681,11 +681,12 @@ impl<S: PageSource> RawHeap<S> {
     /// wasm32's layout (`growheap-profile bench-pages` and `seeds --realloc 200` run on
     /// `wasm32-wasip1`, see `bench/README.md`): the benchmark's sequence grows 39 pages instead
     /// of 41, and the mean over 200 seeds falls from 32.08 to 31.00 pages. The price is the
-    /// copies: 1212.6 fuel per action instead of 1034.9, since wasmtime charges `memory.copy`
-    /// per byte, and 5% of the wall-clock speed under wasmtime, 8% under Node (`scripts/bench
-    /// --only growheap,std-dlmalloc,talc,floor --workloads random-actions-realloc --seeds 0` on
-    /// both builds, one after the other). In trial builds, moving on every shrink gave 30.55 mean pages for 1626.5 fuel,
-    /// and moving at a quarter or less 31.70 for 1084.7.
+    /// copies: 1214.3 fuel per action instead of 1034.9 (`scripts/bench`), since wasmtime
+    /// charges `memory.copy` per byte, and 5% of the wall-clock speed under wasmtime, 8% under
+    /// Node (`scripts/bench --only growheap,std-dlmalloc,talc,floor --workloads
+    /// random-actions-realloc --seeds 0` on both builds, one after the other). In trial builds,
+    /// moving on every shrink gave 30.55 mean pages for 1626.5 fuel, and moving at a quarter or
+    /// less 31.70 for 1084.7.
     ///
     /// # Safety
     /// `block` is a live block of the coalescing tier, allocated with `old_size` and `align`;
