@@ -78,28 +78,34 @@ const MAX_GROWTHS_PER_CALL: usize = 4;
 
 /// Growth made during the current call, reported to the `on_grow` hook after the lock is
 /// released.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct GrowthLog {
-    events: [Option<GrowEvent>; MAX_GROWTHS_PER_CALL],
+    /// The first `count` are the growths, oldest first.
+    events: [GrowEvent; MAX_GROWTHS_PER_CALL],
+    count: usize,
 }
 
 impl GrowthLog {
+    const EMPTY: GrowthLog =
+        GrowthLog { events: [GrowEvent { old_pages: 0, new_pages: 0 }; MAX_GROWTHS_PER_CALL], count: 0 };
+
     /// Record a growth. When the log is full (its owner never drained it), the growth is not
     /// recorded: the log serves the hook, and the statistics count every growth anyway.
     fn push(&mut self, event: GrowEvent) {
-        if let Some(slot) = self.events.iter_mut().find(|e| e.is_none()) {
-            *slot = Some(event);
+        if let Some(slot) = self.events.get_mut(self.count) {
+            *slot = event;
+            self.count += 1;
         }
     }
 
     /// The growths, oldest first.
     pub fn events(&self) -> impl Iterator<Item = GrowEvent> + '_ {
-        self.events.iter().map_while(|e| *e)
+        self.events.iter().take(self.count).copied()
     }
 
     /// Whether nothing grew.
     pub fn is_empty(&self) -> bool {
-        self.events[0].is_none()
+        self.count == 0
     }
 }
 
@@ -152,7 +158,7 @@ impl<S: PageSource> RawHeap<S> {
             free_index: FreeIndex::new(),
             small: SmallTier::new(),
             stats: Stats::ZERO,
-            growth: GrowthLog { events: [None; MAX_GROWTHS_PER_CALL] },
+            growth: GrowthLog::EMPTY,
             last_big: 0,
         }
     }
@@ -191,7 +197,9 @@ impl<S: PageSource> RawHeap<S> {
 
     /// The growths made since the last call to this method.
     pub fn take_growth(&mut self) -> GrowthLog {
-        core::mem::take(&mut self.growth)
+        let log = self.growth;
+        self.growth.count = 0;
+        log
     }
 
     /// Allocate a block for `layout`. Null when memory cannot be had.
