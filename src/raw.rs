@@ -109,6 +109,12 @@ impl GrowthLog {
     }
 }
 
+impl Default for GrowthLog {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
 /// The allocator core over the page source `S`. See the [module docs](self).
 pub struct RawHeap<S: PageSource> {
     source: S,
@@ -689,8 +695,8 @@ impl<S: PageSource> RawHeap<S> {
     /// wasm32's layout (`growheap-profile bench-pages` and `seeds --realloc 200` run on
     /// `wasm32-wasip1`, see `bench/README.md`): the benchmark's sequence grew 39 pages instead
     /// of 41 (40 since the heap's static shrank, which changed the initial memory by 16 bytes),
-    /// and the mean over 200 seeds falls from 32.08 to 31.00 pages. The price is the
-    /// copies: 1214.3 fuel per action instead of 1034.9 (`scripts/bench`), since wasmtime
+    /// and the mean over 200 seeds fell from 32.08 to 31.00 pages. The price is the copies:
+    /// 1214.3 fuel per action instead of 1034.9 (`scripts/bench`), since wasmtime
     /// charges `memory.copy` per byte, and 5% of the wall-clock speed under wasmtime, 8% under
     /// Node (`scripts/bench --only growheap,std-dlmalloc,talc,floor --workloads
     /// random-actions-realloc --seeds 0` on both builds, one after the other). In trial builds,
@@ -698,12 +704,13 @@ impl<S: PageSource> RawHeap<S> {
     /// less 31.70 for 1084.7.
     ///
     /// # Safety
-    /// `block` is a live block of the coalescing tier, allocated with `old_size` and `align`;
-    /// `new_size` needs a block of at most half of `block`'s size.
+    /// As for [`alloc`](Self::alloc); `block` is a live block of the coalescing tier, allocated
+    /// with `old_size` and `align`, and `new_size` needs a block of at most half of its size.
     #[inline(never)]
     unsafe fn refit(&mut self, block: Block, old_size: usize, new_size: usize, align: usize) -> *mut u8 {
-        // SAFETY: the new block was free, so it does not overlap the live one, whose bytes are
-        // ours to read until it is freed after the copy.
+        // SAFETY: the heap's memory is untouched by others, as the caller promises; the new
+        // block was free, so it does not overlap the live one, whose bytes are ours to read
+        // until it is freed after the copy.
         unsafe {
             let moved = self.alloc_large(new_size, align, false);
             if !moved.is_null() {
