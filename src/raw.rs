@@ -78,40 +78,28 @@ const MAX_GROWTHS_PER_CALL: usize = 4;
 
 /// Growth made during the current call, reported to the `on_grow` hook after the lock is
 /// released.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct GrowthLog {
-    /// The first `count` are the growths, oldest first.
-    events: [GrowEvent; MAX_GROWTHS_PER_CALL],
-    count: usize,
+    events: [Option<GrowEvent>; MAX_GROWTHS_PER_CALL],
 }
 
 impl GrowthLog {
-    const EMPTY: GrowthLog =
-        GrowthLog { events: [GrowEvent { old_pages: 0, new_pages: 0 }; MAX_GROWTHS_PER_CALL], count: 0 };
-
     /// Record a growth. When the log is full (its owner never drained it), the growth is not
     /// recorded: the log serves the hook, and the statistics count every growth anyway.
     fn push(&mut self, event: GrowEvent) {
-        if let Some(slot) = self.events.get_mut(self.count) {
-            *slot = event;
-            self.count += 1;
+        if let Some(slot) = self.events.iter_mut().find(|e| e.is_none()) {
+            *slot = Some(event);
         }
     }
 
     /// The growths, oldest first.
     pub fn events(&self) -> impl Iterator<Item = GrowEvent> + '_ {
-        self.events.iter().take(self.count).copied()
+        self.events.iter().map_while(|e| *e)
     }
 
     /// Whether nothing grew.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-}
-
-impl Default for GrowthLog {
-    fn default() -> Self {
-        Self::EMPTY
+        self.events[0].is_none()
     }
 }
 
@@ -164,7 +152,7 @@ impl<S: PageSource> RawHeap<S> {
             free_index: FreeIndex::new(),
             small: SmallTier::new(),
             stats: Stats::ZERO,
-            growth: GrowthLog::EMPTY,
+            growth: GrowthLog { events: [None; MAX_GROWTHS_PER_CALL] },
             last_big: 0,
         }
     }
@@ -203,9 +191,7 @@ impl<S: PageSource> RawHeap<S> {
 
     /// The growths made since the last call to this method.
     pub fn take_growth(&mut self) -> GrowthLog {
-        let log = self.growth;
-        self.growth.count = 0;
-        log
+        core::mem::take(&mut self.growth)
     }
 
     /// Allocate a block for `layout`. Null when memory cannot be had.
@@ -693,9 +679,8 @@ impl<S: PageSource> RawHeap<S> {
     /// takes a hole that fits, as a new allocation of its size would. The copy is at most the
     /// new size, so at most half the space it frees. Measured on random-actions with realloc in
     /// wasm32's layout (`growheap-profile bench-pages` and `seeds --realloc 200` run on
-    /// `wasm32-wasip1`, see `bench/README.md`): the benchmark's sequence grew 39 pages instead
-    /// of 41 (40 since the heap's static shrank, which changed the initial memory by 16 bytes),
-    /// and the mean over 200 seeds fell from 32.08 to 31.00 pages. The price is the copies:
+    /// `wasm32-wasip1`, see `bench/README.md`): the benchmark's sequence grows 39 pages instead
+    /// of 41, and the mean over 200 seeds falls from 32.08 to 31.00 pages. The price is the copies:
     /// 1214.3 fuel per action instead of 1034.9 (`scripts/bench`), since wasmtime
     /// charges `memory.copy` per byte, and 5% of the wall-clock speed under wasmtime, 8% under
     /// Node (`scripts/bench --only growheap,std-dlmalloc,talc,floor --workloads
