@@ -727,8 +727,7 @@ impl<S: PageSource> RawHeap<S> {
 
     /// Grow memory so that a block of `size` at `align` fits at the top. False if refused.
     fn grow_for(&mut self, size: usize, align: usize) -> bool {
-        let contiguous = !self.region.is_null() && self.source.page_ptr(self.source.size()) == self.end;
-        let needed = if contiguous {
+        let needed = if self.growth_extends_region() {
             aligned_with_gap(self.top.addr(), align)
                 .and_then(|p| p.checked_add(size))
                 .map(|end| end - self.end.addr())
@@ -749,8 +748,13 @@ impl<S: PageSource> RawHeap<S> {
 
     /// Grow memory by `extra` bytes only if the new pages will extend the current region.
     fn grow_contiguous(&mut self, extra: usize) -> bool {
-        let contiguous = !self.region.is_null() && self.source.page_ptr(self.source.size()) == self.end;
-        contiguous && extra != usize::MAX && self.grow_pages(PageCount::covering(extra))
+        self.growth_extends_region() && extra != usize::MAX && self.grow_pages(PageCount::covering(extra))
+    }
+
+    /// Whether pages grown now would extend the current region: memory still ends where the
+    /// region does (with a region, `frontier` is the page just past its end).
+    fn growth_extends_region(&self) -> bool {
+        !self.region.is_null() && self.source.size() == self.frontier
     }
 
     /// Grow by `needed` pages, or by `min_grow_pages` if more, within the cap.
@@ -787,7 +791,7 @@ impl<S: PageSource> RawHeap<S> {
         self.frontier = self.frontier.max(new);
         self.growth.push(GrowEvent { old_pages: old.0, new_pages: new.0 });
         let start = self.source.page_ptr(old);
-        let end = self.source.page_ptr(new);
+        let end = end_of_growth(start, pages);
         if !self.region.is_null() && start == self.end {
             self.end = end;
             if !S::GROWN_PAGES_ARE_ZERO {
@@ -841,6 +845,14 @@ impl<S: PageSource> RawHeap<S> {
             (*self.region).end = self.end;
         }
     }
+}
+
+/// Where `pages` pages grown at `start` end. The end of a memory that fills the address space
+/// (4 GiB on wasm32) is no address: it would wrap to 0. There the heap's memory ends one granule
+/// before it, so that every block ends at an address.
+fn end_of_growth(start: *mut u8, pages: PageCount) -> *mut u8 {
+    let room = (usize::MAX - start.addr()) & !(GRANULE - 1);
+    start.wrapping_add(pages.bytes().unwrap_or(usize::MAX).min(room))
 }
 
 /// The size of free block to look for to serve a block of `block_size` at `align`: an aligned

@@ -82,6 +82,9 @@ pub unsafe trait PageSource {
     /// `None` when the host refuses (where `memory.grow` returns -1).
     fn grow(&mut self, delta: PageCount) -> Option<PageCount>;
 
-    /// A pointer to the first byte of page `page`.
+    /// A pointer to the first byte of page `page`. The heap asks only for pages that exist, so
+    /// the address is always inside the address space, even when memory fills all of it (the
+    /// page after the last one of a 4 GiB wasm32 memory would start at 2^32, which is no
+    /// address).
     fn page_ptr(&self, page: PageCount) -> *mut u8;
 }
