@@ -1,7 +1,9 @@
 //! Unit tests of the core's arithmetic; the behaviour is tested in `tests/` over the fake.
 
 use super::block::{GRANULE, MIN_BLOCK, WORD, block_size_for};
-use super::{FIRST_PAYLOAD, aligned_with_gap};
+use super::{FIRST_PAYLOAD, aligned_with_gap, end_of_growth};
+use crate::source::{PAGE_SIZE, PageCount};
+use core::ptr;
 
 #[test]
 fn aligned_with_gap_leaves_no_gap_or_room_for_a_free_block() {
@@ -41,4 +43,17 @@ fn block_sizes_hold_the_request_and_a_header() {
 fn first_payload_leaves_room_for_the_region_header_and_a_block_header() {
     assert!(FIRST_PAYLOAD >= size_of::<super::RegionHeader>() + WORD);
     assert_eq!(FIRST_PAYLOAD % GRANULE, 0);
+}
+
+#[test]
+fn growth_that_reaches_the_end_of_the_address_space_ends_a_granule_before_it() {
+    let at = |addr: usize| ptr::without_provenance_mut::<u8>(addr);
+    assert_eq!(end_of_growth(at(PAGE_SIZE), PageCount(3)), at(4 * PAGE_SIZE));
+    // The last page of the address space (page 65,535 of a 4 GiB wasm32 memory), and the last
+    // three pages: their end, usize::MAX + 1, is no address.
+    let last_page = usize::MAX - PAGE_SIZE + 1;
+    assert_eq!(end_of_growth(at(last_page), PageCount(1)), at(usize::MAX - GRANULE + 1));
+    assert_eq!(end_of_growth(at(last_page - 2 * PAGE_SIZE), PageCount(3)), at(usize::MAX - GRANULE + 1));
+    // A page count whose bytes overflow `usize` ends there too.
+    assert_eq!(end_of_growth(at(0), PageCount(usize::MAX)), at(usize::MAX - GRANULE + 1));
 }
