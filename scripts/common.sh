@@ -67,6 +67,19 @@ ensure_nightly() {
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --root "$TOOLS"
 }
 
+# The oldest Rust the crate promises to build with (`rust-version` in Cargo.toml), with the wasm
+# targets it is checked on.
+ensure_msrv() {
+    MSRV="$(awk -F'"' '/^rust-version/ { print $2; exit }' "$ROOT/Cargo.toml")"
+    rustup toolchain list | grep -q "^$MSRV-" || rustup toolchain install "$MSRV" --profile minimal
+    local installed
+    installed="$(rustup target list --toolchain "$MSRV" --installed)"
+    for target in wasm32-unknown-unknown wasm32-wasip1; do
+        grep -qx "$target" <<<"$installed" || rustup target add "$target" --toolchain "$MSRV"
+    done
+    export MSRV
+}
+
 ensure_node() {
     if ! command -v node >/dev/null; then
         apt-get update && apt-get install -y nodejs

@@ -17,13 +17,14 @@ const SL_COUNT: usize = 1 << SL_LOG;
 /// Below this size, lists are exact: one per granule.
 const LINEAR_LIMIT: usize = SL_COUNT * GRANULE;
 const LINEAR_SHIFT: u32 = LINEAR_LIMIT.trailing_zeros();
-/// First-level lists in use: one for the linear range, one per power of two above it.
-const FL_USED: usize = (usize::BITS - LINEAR_SHIFT + 1) as usize;
-/// First-level slots: a power of two at least `FL_USED`, so that masking an index proves it in
+/// First-level slots: a power of two at least the number of first-level lists in use (one for
+/// the linear range, one per power of two above it), so that masking an index proves it in
 /// bounds and the compiler drops the bounds checks (about a tenth of the fuel of a search).
 const FL_COUNT: usize = usize::BITS as usize;
 
-static_assertions::const_assert!(FL_USED <= FL_COUNT && FL_COUNT.is_power_of_two());
+static_assertions::const_assert!(
+    (usize::BITS - LINEAR_SHIFT + 1) as usize <= FL_COUNT && FL_COUNT.is_power_of_two()
+);
 static_assertions::const_assert!(SL_COUNT.is_power_of_two());
 static_assertions::const_assert!(SL_COUNT <= u32::BITS as usize);
 
