@@ -248,8 +248,8 @@ impl<S: PageSource> RawHeap<S> {
     }
 
     /// Resize a block to `new_size` bytes, in place where possible (a block that shrinks to
-    /// half or less may move to a better-fitting free block, see [`refit`](Self::refit)). Null
-    /// (and the old block untouched) when memory cannot be had.
+    /// half its size or less moves to a free block that fits, if there is one). Null (and the
+    /// old block untouched) when memory cannot be had.
     ///
     /// # Safety
     /// As for [`dealloc`](Self::dealloc), and `new_size` rounded up to `layout.align()` does not

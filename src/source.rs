@@ -2,7 +2,7 @@
 //!
 //! [`RawHeap`](crate::raw::RawHeap) asks a [`PageSource`] for pages and nothing else. On wasm32
 //! the source is [`WasmMemory`], which wraps `memory.size` and `memory.grow`. In tests it is
-//! [`FakePages`] (feature `testing`), a host buffer with a page cap, a refusal switch and a
+//! `FakePages` (feature `testing`), a host buffer with a page cap, a refusal switch and a
 //! "someone else grew memory" switch.
 
 mod wasm;
