@@ -101,36 +101,47 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// One row's wall-clock instances still to run: which compiled guest, how many.
+struct Timing {
+    row: usize,
+    modules: usize,
+    repeats: Repeats,
+}
+
 fn run(options: &Options) -> wasmtime::Result<()> {
     let engines = host::Engines::new(options.cap_pages)?;
     let wasm = |allocator: &Allocator| options.wasm_dir.join(format!("{}.wasm", allocator.name));
     let census = engines.compile(&wasm(allocators::find("census").expect("census is listed")))?;
     let mut rows = Vec::new();
+    let mut compiled = Vec::new();
+    let mut timings = Vec::new();
     for &allocator in &options.allocators {
         let workloads: Vec<Workload> =
             options.workloads.iter().copied().filter(|workload| workload.runs_on(allocator.role)).collect();
         if workloads.is_empty() || allocator.role == Role::Census {
             continue;
         }
-        let modules = engines.compile(&wasm(allocator))?;
+        compiled.push(engines.compile(&wasm(allocator))?);
+        let modules = compiled.len() - 1;
         let slow = options.slow.iter().any(|slow| slow.name == allocator.name);
         let repeats = if slow { Repeats::ONCE } else { options.repeats };
         for workload in workloads {
             eprint!("bench: {:<16} {:<24} ", allocator.name, workload.key());
             let started = std::time::Instant::now();
-            let measurement = measure::measure(&engines, &modules, workload, repeats)?;
+            let measurement = measure::measure_counts(&engines, &compiled[modules], workload, repeats)?;
             let peak_live_bytes = measure::peak_live_bytes(&engines, &census, workload, repeats)?;
             eprintln!(
-                "{:>8.1} fuel/action {:>7.2} actions/us {:>5} pages{} ({:.1}s)",
+                "{:>8.1} fuel/action {:>5} pages{} ({:.1}s)",
                 measurement.fuel_per_action,
-                measurement.speed.median,
                 measurement.pages_grown,
                 if measurement.complete { "" } else { "  INCOMPLETE" },
                 started.elapsed().as_secs_f64()
             );
+            timings.push(Timing { row: rows.len(), modules, repeats });
             rows.push(Row { allocator, workload, measurement, peak_live_bytes });
         }
     }
+    time_in_rounds(&engines, &compiled, &timings, &mut rows)?;
     let sweeps = sweep_seeds(options, &engines, &census)?;
     std::fs::create_dir_all(&options.out_dir)?;
     let markdown =
@@ -138,6 +149,49 @@ fn run(options: &Options) -> wasmtime::Result<()> {
     std::fs::write(options.out_dir.join("results.md"), markdown)?;
     std::fs::write(options.out_dir.join("chart.svg"), chart::svg(&rows, &options.context))?;
     eprintln!("bench: wrote {}/results.md and chart.svg", options.out_dir.display());
+    Ok(())
+}
+
+/// Wall clock, side by side: round `k` runs the `k`-th fresh instance of every allocator and
+/// workload, each round starting one further along the list. A slow spell of the machine then
+/// falls on all allocators alike instead of on the one that happened to be running.
+fn time_in_rounds(
+    engines: &host::Engines,
+    compiled: &[host::Modules],
+    timings: &[Timing],
+    rows: &mut [Row],
+) -> wasmtime::Result<()> {
+    let rounds = timings.iter().map(|timing| timing.repeats.instances).max().unwrap_or(0);
+    let mut samples = vec![Vec::new(); timings.len()];
+    for round in 0..rounds {
+        eprint!("bench: wall clock, round {} of {rounds}: every allocator and workload ", round + 1);
+        let started = std::time::Instant::now();
+        for offset in 0..timings.len() {
+            let index = (offset + round as usize) % timings.len();
+            let timing = &timings[index];
+            if round < timing.repeats.instances {
+                let workload = rows[timing.row].workload;
+                samples[index].push(measure::speed_sample(
+                    engines,
+                    &compiled[timing.modules],
+                    workload,
+                    timing.repeats,
+                )?);
+            }
+        }
+        eprintln!("({:.1}s)", started.elapsed().as_secs_f64());
+    }
+    for (timing, sample) in timings.iter().zip(samples) {
+        let row = &mut rows[timing.row];
+        row.measurement.speed = measure::Spread::of(sample);
+        eprintln!(
+            "bench: {:<16} {:<24} {:>7.2} actions/us (median of {})",
+            row.allocator.name,
+            row.workload.key(),
+            row.measurement.speed.median,
+            timing.repeats.instances
+        );
+    }
     Ok(())
 }
 

@@ -72,7 +72,10 @@ fn warm_up(guest: &mut Guest, workload: Workload) -> wasmtime::Result<bool> {
     if workload.warms_up() { Ok(workload.run(guest, &mut |_| {})?.complete) } else { Ok(true) }
 }
 
-pub fn measure(
+/// The deterministic figures of one allocator on one workload, from one metered instance: fuel
+/// per action, pages and growth calls. The speed is left empty: [`speed_sample`] fills it in
+/// rounds over all allocators.
+pub fn measure_counts(
     engines: &Engines,
     modules: &Modules,
     workload: Workload,
@@ -88,24 +91,30 @@ pub fn measure(
     let counter = guest.store.data();
     let (grow_calls, refused_grows) = (counter.grow_calls, counter.refused);
     let pages_grown = guest.pages_grown();
-
-    let mut speeds = Vec::new();
-    for _ in 0..repeats.instances {
-        let mut guest = engines.free_guest(modules)?;
-        warm_up(&mut guest, workload)?;
-        let start = Instant::now();
-        let (actions, _) = timed_runs(&mut guest, workload, runs, &mut |_| {})?;
-        speeds.push(actions as f64 / start.elapsed().as_secs_f64() / 1e6);
-    }
     Ok(Measurement {
         fuel_per_action,
-        speed: Spread::of(speeds),
+        speed: Spread { median: f64::NAN, min: f64::NAN, max: f64::NAN },
         pages_grown,
         grow_calls,
         refused_grows,
         complete: warm && complete,
         pages_by_step,
     })
+}
+
+/// Wall-clock speed of one fresh, unmetered instance, in actions per microsecond: the warm-up,
+/// then the timed runs.
+pub fn speed_sample(
+    engines: &Engines,
+    modules: &Modules,
+    workload: Workload,
+    repeats: Repeats,
+) -> wasmtime::Result<f64> {
+    let mut guest = engines.free_guest(modules)?;
+    warm_up(&mut guest, workload)?;
+    let start = Instant::now();
+    let (actions, _) = timed_runs(&mut guest, workload, repeats.timed_runs(workload), &mut |_| {})?;
+    Ok(actions as f64 / start.elapsed().as_secs_f64() / 1e6)
 }
 
 /// Peak live bytes of the workload, from the census build: the same warm-up and runs, counted.

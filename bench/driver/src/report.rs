@@ -334,7 +334,7 @@ pub fn markdown(
     );
     let _ = writeln!(
         out,
-        "- speed: 1 warm-up run, then {} timed runs per instance; wall clock is the median of {} fresh instances (min–max); growth patterns run once, cold",
+        "- speed: 1 warm-up run, then {} timed runs per instance; wall clock is the median of {} fresh instances (min–max), run in rounds over every allocator and workload; growth patterns run once, cold",
         repeats.timed_runs, repeats.instances
     );
     if !slow.is_empty() {
