@@ -150,3 +150,49 @@ pub extern "C" fn release_retained() -> i32 {
     retained.shrink_to_fit();
     count as i32
 }
+
+/// Blocks held by [`fill_memory`]: address and size.
+static FILLED: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+/// Allocate until memory cannot grow any more: blocks from 1 GiB down to 16 bytes, each size
+/// until the heap refuses it, the last byte of each written (so that the host commits little
+/// memory). On a host that allows it, memory ends at 65,536 pages, the whole 32-bit address
+/// space. Returns how many blocks are held.
+#[unsafe(no_mangle)]
+pub extern "C" fn fill_memory() -> i32 {
+    let mut filled = FILLED.lock().expect("single-threaded");
+    // Room for every block, taken before memory is full.
+    filled.reserve(256);
+    let mut size = 1 << 30;
+    while size >= 16 {
+        let layout = Layout::from_size_align(size, 16).expect("sizes up to 1 GiB are valid");
+        // SAFETY: the layout has a non-zero size.
+        let block = unsafe { alloc(layout) };
+        if block.is_null() {
+            size /= 2;
+            continue;
+        }
+        assert!(block.addr().checked_add(size).is_some(), "a block ends past the address space");
+        // SAFETY: the block holds `size` bytes owned here.
+        unsafe { block.add(size - 1).write(pattern(size, 0)) };
+        filled.push((block.expose_provenance(), size));
+    }
+    filled.len() as i32
+}
+
+/// Check and free what [`fill_memory`] holds; how many blocks that was.
+#[unsafe(no_mangle)]
+pub extern "C" fn release_filled() -> i32 {
+    let mut filled = FILLED.lock().expect("single-threaded");
+    let count = filled.len();
+    for (address, size) in filled.drain(..) {
+        let block = std::ptr::with_exposed_provenance_mut::<u8>(address);
+        let layout = Layout::from_size_align(size, 16).expect("it was valid when allocated");
+        // SAFETY: `fill_memory` allocated this block with `layout` and wrote its last byte.
+        unsafe {
+            assert_eq!(block.add(size - 1).read(), pattern(size, 0));
+            dealloc(block, layout);
+        }
+    }
+    count as i32
+}
