@@ -101,7 +101,7 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-/// One row's wall-clock instances still to run: which compiled guest, how many.
+/// The wall-clock instances of one row: the row, its compiled guest, how many instances.
 struct Timing {
     row: usize,
     modules: usize,

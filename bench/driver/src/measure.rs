@@ -1,5 +1,6 @@
-//! One allocator on one workload: fuel per action on a metered instance, wall-clock speed over
-//! several fresh instances, pages and `memory.grow` calls, and pages after each growth step.
+//! One allocator on one workload: fuel per action on a metered instance, pages and
+//! `memory.grow` calls, pages after each growth step, and the wall-clock speed of a fresh
+//! instance (`main.rs` runs those in rounds over every allocator).
 
 use crate::host::{Engines, Guest, Modules};
 use crate::workloads::Workload;
