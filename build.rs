@@ -1,18 +1,38 @@
-//! Decides whether the heap may skip its lock: only where no second thread can exist.
-//!
-//! `cfg(target_feature = "atomics")` cannot decide it: on stable rustc that feature is unstable
-//! and hidden from `cfg`, even on `wasm32-wasip1-threads`, whose cfg set equals
-//! `wasm32-wasip1`'s. So the plain cell is allowed only for single-threaded wasm targets named
-//! here, built without anything in the flags that could turn on atomics. Everything else gets
-//! the spin lock.
+//! Two jobs:
+//! - the crate docs: the README without its images, which point into the repository (the
+//!   benchmark chart in `bench/results/`), a folder the package leaves out;
+//! - whether the heap may skip its lock: only where no second thread can exist.
 
-use std::env;
+use std::{env, fs, path::Path};
 
 /// wasm targets that have no threads unless atomics are enabled by flags.
 const SINGLE_THREADED_TARGETS: [&str; 4] =
     ["wasm32-unknown-unknown", "wasm32-wasip1", "wasm32-wasip2", "wasm32v1-none"];
 
 fn main() {
+    write_crate_docs();
+    decide_lock();
+}
+
+/// Write `$OUT_DIR/crate-docs.md`, which `src/lib.rs` includes: the README without the lines
+/// that show an image. In rustdoc (and on docs.rs) a relative image path would be broken.
+fn write_crate_docs() {
+    println!("cargo::rerun-if-changed=README.md");
+    let readme = fs::read_to_string("README.md").expect("README.md is in the package");
+    let docs: String =
+        readme.lines().filter(|line| !line.starts_with("![")).flat_map(|line| [line, "\n"]).collect();
+    let out = env::var("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
+    fs::write(Path::new(&out).join("crate-docs.md"), docs).expect("OUT_DIR is writable");
+}
+
+/// Set `cfg(growheap_single_thread)` where the heap may use a plain busy flag instead of a lock.
+///
+/// `cfg(target_feature = "atomics")` cannot decide it: on stable rustc that feature is unstable
+/// and hidden from `cfg`, even on `wasm32-wasip1-threads`, whose cfg set equals
+/// `wasm32-wasip1`'s. So the plain flag is allowed only for the single-threaded wasm targets
+/// named here, built without anything in the flags that could turn on atomics. Everything else
+/// gets the spin lock.
+fn decide_lock() {
     println!("cargo::rustc-check-cfg=cfg(growheap_single_thread)");
     println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     let target = env::var("TARGET").unwrap_or_default();

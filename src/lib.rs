@@ -1,4 +1,5 @@
-#![doc = include_str!("../README.md")]
+// The README without its images (see `build.rs`).
+#![doc = include_str!(concat!(env!("OUT_DIR"), "/crate-docs.md"))]
 #![no_std]
 
 #[cfg(feature = "host-export")]
