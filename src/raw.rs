@@ -62,10 +62,15 @@ struct RegionHeader {
 const FIRST_PAYLOAD: usize = (size_of::<RegionHeader>() + WORD).next_multiple_of(GRANULE);
 
 /// Smallest remainder split off a reused free block. A smaller one stays with the block: a
-/// sliver that small is rarely reused and costs a list insert now and a merge later. Measured
-/// with `growheap-profile` (mean pages over 40 seeds of random-actions, alloc+dealloc / with
-/// realloc) and `scripts/bench` (fuel per action): 64 gave 38.78 / 29.83 pages and 587.9 fuel,
-/// 256 gives 38.78 / 29.93 and 574.8, 512 gave 39.10 / 29.93 and 565.4.
+/// sliver that small is rarely reused and costs a list insert now and a merge later.
+///
+/// Measured on random-actions in wasm32's layout, alloc+dealloc / with realloc, with four
+/// own-list tries: mean pages over 200 seeds (`growheap-profile seeds 200` and `seeds --realloc
+/// 200`, run on `wasm32-wasip1`), pages on the benchmark's sequence (`growheap-profile
+/// bench-pages`) and fuel per action (`scripts/bench --only growheap,floor,talc --runs 1
+/// --instances 1 --seeds 0`). 64 gave 35.910 / 30.925 mean pages, 32 / 39 pages and 533.6 /
+/// 1228.4 fuel; 128 gave 35.950 / 30.940, 31 / 40 and 529.6 / 1224.0; 256 gives 35.990 / 31.000,
+/// 31 / 39 and 523.4 / 1215.0; 512 gave 36.205 / 31.100, 31 / 40 and 514.5 / 1207.3.
 const SPLIT_MIN: usize = 256;
 
 /// Blocks at least this large may be cut from the high end of fresh memory (see
