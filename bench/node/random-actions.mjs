@@ -1,9 +1,11 @@
 // random-actions under Node (V8), where memory.grow costs far more than under wasmtime.
 // usage: node random-actions.mjs WASM_DIR RUNS INSTANCES SLOW NAME...
 // SLOW is a comma list (or "-") of allocators too slow for more than 1 instance of 1 timed run.
-// Prints TSV on stdout: "node\tversion\tV", then per allocator and mode
-// "NAME\tWORKLOAD\tmedian\tmin\tmax" in actions/µs (median over fresh instances, run in rounds
-// over every allocator and mode).
+// Prints TSV on stdout: "node\tversion\tV"; "node\tgrow-us\tmedian\tmean\tmax", the time of one
+// WebAssembly.Memory.prototype.grow by one page, in µs; then per allocator and mode
+// "NAME\tWORKLOAD\tmedian\tmin\tmax" in actions/µs over the timed runs, and
+// "NAME\tWORKLOAD first run\tmedian\tmin\tmax" over the first run of each instance, the one in
+// which memory grows (medians over fresh instances, run in rounds over every allocator and mode).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -15,24 +17,61 @@ const modes = [
   { key: "random-actions-realloc", realloc: 1 },
 ];
 
-function actionsPerMicrosecond(module, realloc, runs) {
+// One fresh instance: actions/µs of its first run (which grows memory; it is also the warm-up)
+// and of the timed runs after it. Null if the first run ran out of memory.
+function speeds(module, realloc, runs) {
   const { exports } = new WebAssembly.Instance(module, {});
   const wanted = exports.random_actions_per_run();
-  if (exports.random_actions(realloc) !== wanted) return null; // warm-up; out of memory
-  const start = performance.now();
+  let start = performance.now();
+  if (exports.random_actions(realloc) !== wanted) return null;
+  const first = wanted / ((performance.now() - start) * 1000);
+  start = performance.now();
   let actions = 0;
   for (let run = 0; run < runs; run += 1) actions += exports.random_actions(realloc);
-  const elapsedMs = performance.now() - start;
-  return actions / (elapsedMs * 1000);
+  return { first, timed: actions / ((performance.now() - start) * 1000) };
+}
+
+// µs per WebAssembly.Memory.prototype.grow of one page, from 1 page up to 128 (the size
+// random-actions reaches is about 40 pages), over fresh memories of the same kind as the
+// guests' (no maximum).
+function growMicroseconds(memories) {
+  const times = [];
+  for (let count = 0; count < memories; count += 1) {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    for (let page = 1; page < 128; page += 1) {
+      const start = performance.now();
+      memory.grow(1);
+      times.push((performance.now() - start) * 1000);
+    }
+  }
+  return times;
+}
+
+function summary(values) {
+  values.sort((a, b) => a - b);
+  const middle = Math.floor(values.length / 2);
+  const median = values.length % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+  return [median, values[0], values.at(-1)].map((value) => value.toFixed(2));
 }
 
 console.log(`node\tversion\t${process.versions.node}`);
+const grows = growMicroseconds(20);
+const [growMedian, , growMax] = summary(grows);
+const growMean = (grows.reduce((sum, time) => sum + time, 0) / grows.length).toFixed(2);
+console.log(["node", "grow-us", growMedian, growMean, growMax].join("\t"));
+process.stderr.write(`node: Memory.grow of one page: median ${growMedian} us, mean ${growMean} us\n`);
 // Every allocator and mode, each with its fresh instances to run.
 const entries = names.flatMap((name) => {
   const module = new WebAssembly.Module(readFileSync(join(wasmDir, `${name}.wasm`)));
   const [runs, instances] = slow.has(name) ? [1, 1] : [Number(runsText), Number(instancesText)];
-  return modes.map(({ key, realloc }) => ({ name, key, realloc, module, runs, instances, speeds: [] }));
+  return modes.map(({ key, realloc }) => ({ name, key, realloc, module, runs, instances, first: [], timed: [] }));
 });
+// V8 compiles a module's hot functions again, optimized, while they run. So that no timed run
+// waits for that, each module first runs both modes once on a throwaway instance (except the
+// slow ones, whose single timed run takes seconds anyway).
+for (const { name, module, realloc } of entries) {
+  if (!slow.has(name)) speeds(module, realloc, 0);
+}
 // Side by side: round k runs the k-th instance of every entry, starting one further along the
 // list each round, so that a slow spell of the machine falls on all allocators alike.
 const rounds = Math.max(0, ...entries.map((entry) => entry.instances));
@@ -40,19 +79,22 @@ for (let round = 0; round < rounds; round += 1) {
   for (let offset = 0; offset < entries.length; offset += 1) {
     const entry = entries[(offset + round) % entries.length];
     if (round >= entry.instances) continue;
-    const speed = actionsPerMicrosecond(entry.module, entry.realloc, entry.runs);
-    if (speed !== null) entry.speeds.push(speed);
+    const speed = speeds(entry.module, entry.realloc, entry.runs);
+    if (speed === null) continue;
+    entry.first.push(speed.first);
+    entry.timed.push(speed.timed);
   }
 }
-for (const { name, key, speeds } of entries) {
-  if (speeds.length === 0) {
+for (const { name, key, first, timed } of entries) {
+  if (timed.length === 0) {
     process.stderr.write(`node: ${name} ${key}: out of memory\n`);
     continue;
   }
-  speeds.sort((a, b) => a - b);
-  const middle = Math.floor(speeds.length / 2);
-  const median = speeds.length % 2 ? speeds[middle] : (speeds[middle - 1] + speeds[middle]) / 2;
-  const fixed = (value) => value.toFixed(2);
-  console.log([name, key, fixed(median), fixed(speeds[0]), fixed(speeds.at(-1))].join("\t"));
-  process.stderr.write(`node: ${name.padEnd(16)} ${key.padEnd(24)} ${fixed(median)} actions/us\n`);
+  const [median, ...range] = summary(timed);
+  const [firstMedian, ...firstRange] = summary(first);
+  console.log([name, key, median, ...range].join("\t"));
+  console.log([name, `${key} first run`, firstMedian, ...firstRange].join("\t"));
+  process.stderr.write(
+    `node: ${name.padEnd(16)} ${key.padEnd(24)} ${median} actions/us (first run ${firstMedian})\n`,
+  );
 }

@@ -162,7 +162,7 @@ fn time_in_rounds(
     rows: &mut [Row],
 ) -> wasmtime::Result<()> {
     let rounds = timings.iter().map(|timing| timing.repeats.instances).max().unwrap_or(0);
-    let mut samples = vec![Vec::new(); timings.len()];
+    let mut samples: Vec<Vec<measure::SpeedSample>> = (0..timings.len()).map(|_| Vec::new()).collect();
     for round in 0..rounds {
         eprint!("bench: wall clock, round {} of {rounds}: every allocator and workload ", round + 1);
         let started = std::time::Instant::now();
@@ -183,7 +183,9 @@ fn time_in_rounds(
     }
     for (timing, sample) in timings.iter().zip(samples) {
         let row = &mut rows[timing.row];
-        row.measurement.speed = measure::Spread::of(sample);
+        let first_runs: Option<Vec<f64>> = sample.iter().map(|speeds| speeds.first_run).collect();
+        row.measurement.first_run = first_runs.map(measure::Spread::of);
+        row.measurement.speed = measure::Spread::of(sample.iter().map(|speeds| speeds.timed).collect());
         eprintln!(
             "bench: {:<16} {:<24} {:>7.2} actions/us (median of {})",
             row.allocator.name,

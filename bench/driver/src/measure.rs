@@ -26,8 +26,11 @@ impl Spread {
 
 pub struct Measurement {
     pub fuel_per_action: f64,
-    /// Actions per microsecond, wall clock.
+    /// Actions per microsecond, wall clock, over the timed runs.
     pub speed: Spread,
+    /// Actions per microsecond over the warm-up run, the one in which memory grows (workloads
+    /// that warm up only).
+    pub first_run: Option<Spread>,
     pub pages_grown: u64,
     pub grow_calls: u64,
     pub refused_grows: u64,
@@ -95,6 +98,7 @@ pub fn measure_counts(
     Ok(Measurement {
         fuel_per_action,
         speed: Spread { median: f64::NAN, min: f64::NAN, max: f64::NAN },
+        first_run: None,
         pages_grown,
         grow_calls,
         refused_grows,
@@ -103,19 +107,36 @@ pub fn measure_counts(
     })
 }
 
-/// Wall-clock speed of one fresh, unmetered instance, in actions per microsecond: the warm-up,
-/// then the timed runs.
+/// Wall-clock speeds of one fresh, unmetered instance, in actions per microsecond.
+pub struct SpeedSample {
+    /// The warm-up run, which grows memory; `None` for workloads that do not warm up.
+    pub first_run: Option<f64>,
+    /// The timed runs after it.
+    pub timed: f64,
+}
+
+fn per_microsecond(actions: u64, start: Instant) -> f64 {
+    actions as f64 / start.elapsed().as_secs_f64() / 1e6
+}
+
+/// The warm-up, then the timed runs, of one fresh, unmetered instance.
 pub fn speed_sample(
     engines: &Engines,
     modules: &Modules,
     workload: Workload,
     repeats: Repeats,
-) -> wasmtime::Result<f64> {
+) -> wasmtime::Result<SpeedSample> {
     let mut guest = engines.free_guest(modules)?;
-    warm_up(&mut guest, workload)?;
+    let first_run = if workload.warms_up() {
+        let start = Instant::now();
+        let run = workload.run(&mut guest, &mut |_| {})?;
+        Some(per_microsecond(run.actions, start))
+    } else {
+        None
+    };
     let start = Instant::now();
     let (actions, _) = timed_runs(&mut guest, workload, repeats.timed_runs(workload), &mut |_| {})?;
-    Ok(actions as f64 / start.elapsed().as_secs_f64() / 1e6)
+    Ok(SpeedSample { first_run, timed: per_microsecond(actions, start) })
 }
 
 /// Peak live bytes of the workload, from the census build: the same warm-up and runs, counted.

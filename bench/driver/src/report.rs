@@ -67,10 +67,7 @@ fn speed_table(out: &mut String, rows: &[Row], context: &Context, workload: Work
         let name = row.allocator.name;
         let cost = own_cost(rows, name, workload);
         let spread = row.measurement.speed;
-        let node_spread = context.node.get(&format!("{name}\t{}", workload.key()));
-        let node_cell = node_spread
-            .filter(|values| values.len() >= 3)
-            .map_or_else(|| "–".into(), |values| format!("{} ({}–{})", values[0], values[1], values[2]));
+        let node_cell = node_spread(context, &format!("{name}\t{}", workload.key()));
         line(
             out,
             &[
@@ -85,6 +82,57 @@ fn speed_table(out: &mut String, rows: &[Row], context: &Context, workload: Work
                 node_cell,
                 ratio(node(name), node(TALC)),
                 ratio(node(name), node(STD)),
+            ],
+        );
+    }
+}
+
+/// A Node row as "median (min–max)", or "–".
+fn node_spread(context: &Context, key: &str) -> String {
+    context
+        .node
+        .get(key)
+        .filter(|values| values.len() >= 3)
+        .map_or_else(|| "–".into(), |values| format!("{} ({}–{})", values[0], values[1], values[2]))
+}
+
+/// Each instance's first run (the warm-up, in which memory grows) against its timed runs, under
+/// wasmtime and under Node, for the peers and growheap's growth steps.
+fn first_run_table(out: &mut String, rows: &[Row], context: &Context, workload: Workload) {
+    let _ = writeln!(out, "\n### {}\n", workload.title());
+    header(
+        out,
+        &[
+            "allocator",
+            "memory.grow calls",
+            "wasmtime: first run, actions/µs median (min–max)",
+            "first ÷ timed",
+            "Node: first run, actions/µs median (min–max)",
+            "first ÷ timed",
+        ],
+    );
+    for allocator in
+        ALLOCATORS.iter().filter(|allocator| matches!(allocator.role, Role::Peer | Role::Step(_)))
+    {
+        let Some(row) = row(rows, allocator.name, workload) else { continue };
+        let m = &row.measurement;
+        let Some(first) = m.first_run else { continue };
+        let node_key = format!("{}\t{} first run", allocator.name, workload.key());
+        let node_first = context.node.get(&node_key).and_then(|values| values.first()?.parse().ok());
+        let label = if allocator.name == GROWHEAP {
+            format!("**{}**", allocator.label)
+        } else {
+            allocator.label.to_string()
+        };
+        line(
+            out,
+            &[
+                label,
+                m.grow_calls.to_string(),
+                format!("{:.2} ({:.2}–{:.2})", first.median, first.min, first.max),
+                ratio(Some(first.median), Some(m.speed.median)),
+                node_spread(context, &node_key),
+                ratio(node_first, node_speed(context, allocator.name, workload)),
             ],
         );
     }
@@ -334,7 +382,7 @@ pub fn markdown(
     );
     let _ = writeln!(
         out,
-        "- speed: 1 warm-up run, then {} timed runs per instance; wall clock is the median of {} fresh instances (min–max), run in rounds over every allocator and workload; growth patterns run once, cold",
+        "- speed: 1 warm-up run, then {} timed runs per instance; wall clock is the median of {} fresh instances (min–max), run in rounds over every allocator and workload (under Node, each module first runs once on a throwaway instance); growth patterns run once, cold",
         repeats.timed_runs, repeats.instances
     );
     if !slow.is_empty() {
@@ -381,6 +429,22 @@ pub fn markdown(
     growth_table(&mut out, rows);
     out.push_str("\n## growheap's `min_grow_pages`: fewer `memory.grow` calls, at what cost in pages\n\n");
     step_table(&mut out, rows);
+    let grow = context.node.get("node\tgrow-us").filter(|values| values.len() >= 3).map_or_else(
+        || "Node did not run.".to_string(),
+        |grow| {
+            format!(
+                "One `WebAssembly.Memory.prototype.grow` by one page, called from JS, took {} µs under Node (median; mean {} µs, max {} µs, over 20 fresh memories grown from 1 to 128 pages).",
+                grow[0], grow[1], grow[2]
+            )
+        },
+    );
+    let _ = writeln!(
+        out,
+        "\n## The first run, in which memory grows\n\nThe speed tables time the runs after a warm-up run, once memory has stopped growing. Here is the warm-up itself: each instance's first run, next to the timed runs of the same instances. Under Node, each module first runs once on a throwaway instance, so that V8 has optimized its code. {grow}"
+    );
+    for realloc in [false, true] {
+        first_run_table(&mut out, rows, context, Workload::RandomActions { realloc });
+    }
     out.push_str("\n## growheap's `host-export`: what the snapshot for hosts costs\n\nWith the feature, every call rewrites the snapshot words it changed (all of them after a growth, a failure, or a call served by another heap than the call before).\n\n");
     export_table(&mut out, rows);
     out.push_str("\n## Module size (talc's method)\n\nA `no_std` cdylib exporting `alloc`, `dealloc`, `realloc` (align 8), built as `bench/README.md` says, then `wasm-opt -Oz`.\n\n");
