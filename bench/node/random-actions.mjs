@@ -1,4 +1,5 @@
-// random-actions under Node (V8), where memory.grow costs far more than under wasmtime.
+// random-actions under Node (V8), the second host the benchmark issue asks for, and the cost of one
+// memory growth there.
 // usage: node random-actions.mjs WASM_DIR RUNS INSTANCES SLOW NAME...
 // SLOW is a comma list (or "-") of allocators too slow for more than 1 instance of 1 timed run.
 // Prints TSV on stdout: "node\tversion\tV"; "node\tgrow-us\tmedian\tmean\tmax", the time of one
