@@ -1,6 +1,7 @@
 //! The wasmtime side: two engines (one counting fuel, one running free for wall-clock time), a
 //! limiter that counts `memory.grow` calls and caps memory, and typed access to a guest.
 
+use std::time::Instant;
 use wasmtime::{Config, Engine, Instance, Memory, Module, ResourceLimiter, Store};
 
 pub const PAGE_BYTES: u64 = 65536;
@@ -30,6 +31,36 @@ impl ResourceLimiter for GrowCounter {
     fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> wasmtime::Result<bool> {
         Ok(true)
     }
+}
+
+/// Time of one growth of memory by one page, in µs: median, mean and max.
+pub struct GrowTimes {
+    pub median: f64,
+    pub mean: f64,
+    pub max: f64,
+}
+
+/// Time `Memory::grow` by one page from the host on the unmetered engine, as the Node script
+/// times `WebAssembly.Memory.prototype.grow`: 20 fresh instances of a module that holds only a
+/// memory of the guests' kind (no maximum), each grown from 1 page to 128.
+pub fn grow_times(engine: &Engine) -> wasmtime::Result<GrowTimes> {
+    let module = Module::new(engine, r#"(module (memory (export "memory") 1))"#)?;
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let mut store = Store::new(engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| wasmtime::format_err!("the module exports no memory"))?;
+        for _ in 1..128 {
+            let start = Instant::now();
+            memory.grow(&mut store, 1)?;
+            times.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let spread = crate::measure::Spread::of(times);
+    Ok(GrowTimes { median: spread.median, mean, max: spread.max })
 }
 
 /// One guest compiled for both engines.

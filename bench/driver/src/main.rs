@@ -142,10 +142,19 @@ fn run(options: &Options) -> wasmtime::Result<()> {
         }
     }
     time_in_rounds(&engines, &compiled, &timings, &mut rows)?;
+    let grow = host::grow_times(&engines.free)?;
+    eprintln!("bench: Memory::grow of one page: median {:.2} us, mean {:.2} us", grow.median, grow.mean);
     let sweeps = sweep_seeds(options, &engines, &census)?;
     std::fs::create_dir_all(&options.out_dir)?;
-    let markdown =
-        report::markdown(&rows, &sweeps, &options.context, options.repeats, &options.slow, options.cap_pages);
+    let markdown = report::markdown(
+        &rows,
+        &sweeps,
+        &grow,
+        &options.context,
+        options.repeats,
+        &options.slow,
+        options.cap_pages,
+    );
     std::fs::write(options.out_dir.join("results.md"), markdown)?;
     std::fs::write(options.out_dir.join("chart.svg"), chart::svg(&rows, &options.context))?;
     eprintln!("bench: wrote {}/results.md and chart.svg", options.out_dir.display());

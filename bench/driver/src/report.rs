@@ -4,6 +4,7 @@
 use crate::Row;
 use crate::allocators::{ALLOCATORS, Allocator, EXPORT, GROWHEAP, Role, STD, TALC};
 use crate::context::{self, Context};
+use crate::host::GrowTimes;
 use crate::measure::Repeats;
 use crate::seeds;
 use crate::targets::{self, footprint, node_speed, own_cost, row};
@@ -360,6 +361,7 @@ fn targets_table(out: &mut String, rows: &[Row], context: &Context) {
 pub fn markdown(
     rows: &[Row],
     sweeps: &Sweeps,
+    wasmtime_grow: &GrowTimes,
     context: &Context,
     repeats: Repeats,
     slow: &[&Allocator],
@@ -429,14 +431,18 @@ pub fn markdown(
     growth_table(&mut out, rows);
     out.push_str("\n## growheap's `min_grow_pages`: fewer `memory.grow` calls, at what cost in pages\n\n");
     step_table(&mut out, rows);
-    let grow = context.node.get("node\tgrow-us").filter(|values| values.len() >= 3).map_or_else(
-        || "Node did not run.".to_string(),
+    let node_grow = context.node.get("node\tgrow-us").filter(|values| values.len() >= 3).map_or_else(
+        || "Node did not run".to_string(),
         |grow| {
             format!(
-                "One `WebAssembly.Memory.prototype.grow` by one page, called from JS, took {} µs under Node (median; mean {} µs, max {} µs, over 20 fresh memories grown from 1 to 128 pages).",
+                "`WebAssembly.Memory.prototype.grow` called from JS took {} µs under Node (mean {} µs, max {} µs)",
                 grow[0], grow[1], grow[2]
             )
         },
+    );
+    let grow = format!(
+        "Growing memory by one page, over 20 fresh memories grown from 1 to 128 pages: `Memory::grow` called from the host took {:.2} µs under wasmtime (median; mean {:.2} µs, max {:.2} µs); {node_grow}.",
+        wasmtime_grow.median, wasmtime_grow.mean, wasmtime_grow.max
     );
     let _ = writeln!(
         out,
