@@ -9,23 +9,28 @@
 //! Both are fed by the **bump region**: memory is a list of regions, each a run of contiguous
 //! pages (or the initial free space). Blocks tile a region from its start up to `top`; above
 //! `top` is fresh memory. A block freed just below `top` gives its bytes back to the region.
-//! When fresh memory runs out the heap grows memory; pages that start where the current region
-//! ends extend it, any others open a new region, and pages in between (grown by someone else)
-//! are counted as foreign and never touched.
+//! When fresh memory runs out the heap grows memory (`growth`): pages that start where the
+//! current region ends extend it, any others open a new region, and pages in between (grown by
+//! someone else) are counted as foreign and never touched. `realloc` resizes in place where it
+//! can (`resize`).
 
 mod block;
 #[cfg(feature = "debug-checks")]
 mod debug;
+mod growth;
+mod resize;
 mod small;
 mod tlsf;
 #[cfg(any(test, feature = "testing"))]
 mod validate;
 
 use crate::source::{PAGE_SIZE, PageCount, PageSource};
-use crate::stats::{GrowEvent, Stats};
+use crate::stats::Stats;
 use block::{Block, GRANULE, MIN_BLOCK, WORD, block_size_for};
 use core::alloc::Layout;
 use core::ptr;
+pub use growth::GrowthLog;
+use growth::{MAX_GROWTHS_PER_CALL, RegionHeader};
 use small::{Freed, SLAB_BYTES, SMALL_ALIGN, SMALL_MAX, Slab, SmallTier, class_of};
 use tlsf::FreeIndex;
 
@@ -48,19 +53,6 @@ impl Limits {
     pub const NONE: Limits = Limits { max_pages: usize::MAX, min_grow_pages: 1 };
 }
 
-/// Start of every region: links the regions for the validator and marks where they end.
-#[repr(C)]
-struct RegionHeader {
-    /// The region opened before this one, or null.
-    previous: *mut RegionHeader,
-    /// End of the region; written when the region is sealed (the current one uses `RawHeap::end`).
-    end: *mut u8,
-}
-
-/// Offset of the first payload from a region's start: the region header, then one header word,
-/// rounded to the granule.
-const FIRST_PAYLOAD: usize = (size_of::<RegionHeader>() + WORD).next_multiple_of(GRANULE);
-
 /// Smallest remainder split off a reused free block. A smaller one stays with the block: a
 /// sliver that small is rarely reused and costs a list insert now and a merge later.
 ///
@@ -76,37 +68,6 @@ const SPLIT_MIN: usize = 256;
 /// Blocks at least this large may be cut from the high end of fresh memory (see
 /// `RawHeap::placement`).
 const HIGH_PLACEMENT_MIN: usize = PAGE_SIZE;
-
-/// Most growths one call can make: each allocation grows at most twice (a second time when the
-/// first growth was not contiguous), and a small request may first need a slab.
-const MAX_GROWTHS_PER_CALL: usize = 4;
-
-/// Growth made during the current call, reported to the `on_grow` hook after the lock is
-/// released.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GrowthLog {
-    events: [Option<GrowEvent>; MAX_GROWTHS_PER_CALL],
-}
-
-impl GrowthLog {
-    /// Record a growth. When the log is full (its owner never drained it), the growth is not
-    /// recorded: the log serves the hook, and the statistics count every growth anyway.
-    fn push(&mut self, event: GrowEvent) {
-        if let Some(slot) = self.events.iter_mut().find(|e| e.is_none()) {
-            *slot = Some(event);
-        }
-    }
-
-    /// The growths, oldest first.
-    pub fn events(&self) -> impl Iterator<Item = GrowEvent> + '_ {
-        self.events.iter().map_while(|e| *e)
-    }
-
-    /// Whether nothing grew.
-    pub fn is_empty(&self) -> bool {
-        self.events[0].is_none()
-    }
-}
 
 /// The allocator core over the page source `S`. See the [module docs](self).
 pub struct RawHeap<S: PageSource> {
@@ -157,7 +118,7 @@ impl<S: PageSource> RawHeap<S> {
             free_index: FreeIndex::new(),
             small: SmallTier::new(),
             stats: Stats::ZERO,
-            growth: GrowthLog { events: [None; MAX_GROWTHS_PER_CALL] },
+            growth: GrowthLog::EMPTY,
             last_big: 0,
         }
     }
@@ -599,265 +560,6 @@ impl<S: PageSource> RawHeap<S> {
             self.free_index.insert(start, size);
         }
     }
-
-    /// Resize in place if possible, or move a block that shrinks to half or less into a free
-    /// block that fits (see [`refit`](Self::refit)): the payload that now holds the data, or null
-    /// when the caller must move the block to memory taken as for a new allocation.
-    ///
-    /// # Safety
-    /// `block` is live with `old_size` and `align`.
-    unsafe fn try_resize(
-        &mut self,
-        block: *mut u8,
-        old_size: usize,
-        new_size: usize,
-        align: usize,
-    ) -> *mut u8 {
-        let (old_small, new_small) =
-            (Self::is_small(old_size.max(1), align), Self::is_small(new_size.max(1), align));
-        if old_small || new_small {
-            let same_class = old_small && new_small && class_of(old_size.max(1)) == class_of(new_size.max(1));
-            return if same_class { block } else { ptr::null_mut() };
-        }
-        let Some(wanted) = block_size_for(new_size) else { return ptr::null_mut() };
-        let block = Block(block);
-        // SAFETY: the block is live in the coalescing tier, so its header and its neighbour's are
-        // valid, and every byte we hand around below is ours.
-        unsafe {
-            let size = block.size();
-            let next = block.next();
-            if wanted <= size {
-                let spare = size - wanted;
-                if spare >= wanted {
-                    let moved = self.refit(block, old_size, new_size, align);
-                    if !moved.is_null() {
-                        return moved;
-                    }
-                }
-                if spare >= MIN_BLOCK {
-                    block.set_used(wanted, block.prev_is_free());
-                    let tail = block.next();
-                    tail.set_used(spare, false);
-                    self.free_large(tail);
-                }
-                return block.payload();
-            }
-            if next.payload() == self.top {
-                let end = block.payload().addr().checked_add(wanted);
-                let fits = |heap: &Self| end.is_some_and(|e| e <= heap.end.addr());
-                if !fits(self) {
-                    let extra = end.map_or(usize::MAX, |e| e - self.end.addr());
-                    if !self.grow_contiguous(extra) || !fits(self) {
-                        return ptr::null_mut();
-                    }
-                }
-                block.set_used(wanted, block.prev_is_free());
-                self.raise_top(block.payload().wrapping_add(wanted));
-                return block.payload();
-            }
-            if next.is_free() && size + next.size() >= wanted {
-                let next_size = next.size();
-                self.free_index.remove(next, next_size);
-                let total = size + next_size;
-                let rest = total - wanted;
-                if rest >= MIN_BLOCK {
-                    block.set_used(wanted, block.prev_is_free());
-                    let tail = block.next();
-                    tail.set_free(rest);
-                    self.free_index.insert(tail, rest);
-                } else {
-                    block.set_used(total, block.prev_is_free());
-                    block.next().set_prev_free(false);
-                }
-                return block.payload();
-            }
-        }
-        ptr::null_mut()
-    }
-
-    /// Move a block that shrinks to half its size or less into a free block that fits, and free
-    /// its old space whole: the new payload, or null (and nothing changed) if no free block
-    /// fits. Never grows memory.
-    ///
-    /// Shrunk in place, the block would keep the front of its old space and split the rest off
-    /// behind it, so a later request as large as the old block finds no room there. Moved, it
-    /// takes a hole that fits, as a new allocation of its size would. The copy is at most the
-    /// new size, so at most half the space it frees. Measured on random-actions with realloc in
-    /// wasm32's layout (`growheap-profile bench-pages` and `seeds --realloc 200` run on
-    /// `wasm32-wasip1`, see `bench/README.md`): the benchmark's sequence grows 39 pages instead
-    /// of 41, and the mean over 200 seeds falls from 32.08 to 31.00 pages. The price is the copies:
-    /// 1214.3 fuel per action instead of 1034.9 (`scripts/bench`), since wasmtime
-    /// charges `memory.copy` per byte, and 5% of the wall-clock speed under wasmtime, 8% under
-    /// Node (`scripts/bench --only growheap,std-dlmalloc,talc,floor --workloads
-    /// random-actions-realloc --seeds 0` on both builds, one after the other). In trial builds,
-    /// moving on every shrink gave 30.55 mean pages for 1626.5 fuel, and moving at a quarter or
-    /// less 31.70 for 1084.7.
-    ///
-    /// # Safety
-    /// As for [`alloc`](Self::alloc); `block` is a live block of the coalescing tier, allocated
-    /// with `old_size` and `align`, and `new_size` needs a block of at most half of its size.
-    #[inline(never)]
-    unsafe fn refit(&mut self, block: Block, old_size: usize, new_size: usize, align: usize) -> *mut u8 {
-        // SAFETY: the heap's memory is untouched by others, as the caller promises; the new
-        // block was free, so it does not overlap the live one, whose bytes are ours to read
-        // until it is freed after the copy.
-        unsafe {
-            let moved = self.alloc_large(new_size, align, false);
-            if !moved.is_null() {
-                ptr::copy_nonoverlapping(block.payload(), moved, old_size.min(new_size));
-                self.free_block(block.payload(), old_size, align);
-            }
-            moved
-        }
-    }
-
-    /// Claim the initial free space, once.
-    fn start(&mut self) {
-        if self.started {
-            return;
-        }
-        self.started = true;
-        let initial = self.source.initial();
-        self.frontier = initial.pages;
-        let claimed = initial.end.addr().saturating_sub(initial.claimable_start.addr());
-        let start = initial.claimable_start.map_addr(|a| a.next_multiple_of(GRANULE));
-        if initial.end.addr().saturating_sub(start.addr()) >= FIRST_PAYLOAD + MIN_BLOCK {
-            // SAFETY: the source promises the initial range is ours.
-            unsafe { self.open_region(start, initial.end) };
-            // The initial memory did not come from `grow`: nothing is known to be zero there.
-            self.clean = self.end;
-            self.stats.heap_bytes += claimed;
-        }
-    }
-
-    /// Grow memory so that a block of `size` at `align` fits at the top. False if refused.
-    fn grow_for(&mut self, size: usize, align: usize) -> bool {
-        let needed = if self.growth_extends_region() {
-            aligned_with_gap(self.top.addr(), align)
-                .and_then(|p| p.checked_add(size))
-                .map(|end| end - self.end.addr())
-        } else {
-            // A fresh region starts on a page boundary.
-            aligned_with_gap(FIRST_PAYLOAD, align.min(PAGE_SIZE))
-                .and_then(|p| p.checked_add(if align > PAGE_SIZE { align } else { 0 }))
-                .and_then(|p| p.checked_add(size))
-        };
-        match needed {
-            Some(bytes) => self.grow_pages(PageCount::covering(bytes)),
-            None => {
-                self.stats.failed_grows += 1;
-                false
-            }
-        }
-    }
-
-    /// Grow memory by `extra` bytes only if the new pages will extend the current region.
-    fn grow_contiguous(&mut self, extra: usize) -> bool {
-        self.growth_extends_region() && extra != usize::MAX && self.grow_pages(PageCount::covering(extra))
-    }
-
-    /// Whether pages grown now would extend the current region: memory still ends where the
-    /// region does (with a region, `frontier` is the page just past its end).
-    fn growth_extends_region(&self) -> bool {
-        !self.region.is_null() && self.source.size() == self.frontier
-    }
-
-    /// Grow by `needed` pages, or by `min_grow_pages` if more, within the cap.
-    fn grow_pages(&mut self, needed: PageCount) -> bool {
-        let allowed = self.limits.max_pages.saturating_sub(self.stats.pages_grown);
-        if needed.0 > allowed || needed.bytes().is_none() {
-            self.stats.failed_grows += 1;
-            return false;
-        }
-        let wanted = PageCount(needed.0.max(self.limits.min_grow_pages.min(allowed)));
-        let grown = match self.source.grow(wanted) {
-            Some(old) => Some((old, wanted)),
-            None if wanted > needed => {
-                // The host refused the bigger step; the step we truly need may still fit.
-                self.stats.failed_grows += 1;
-                self.source.grow(needed).map(|old| (old, needed))
-            }
-            None => None,
-        };
-        let Some((old, pages)) = grown else {
-            self.stats.failed_grows += 1;
-            return false;
-        };
-        self.record_growth(old, pages);
-        true
-    }
-
-    fn record_growth(&mut self, old: PageCount, pages: PageCount) {
-        let new = PageCount(old.0 + pages.0);
-        self.stats.grow_calls += 1;
-        self.stats.pages_grown += pages.0;
-        self.stats.heap_bytes += pages.0 * PAGE_SIZE;
-        self.stats.foreign_pages += old.0.saturating_sub(self.frontier.0);
-        self.frontier = self.frontier.max(new);
-        self.growth.push(GrowEvent { old_pages: old.0, new_pages: new.0 });
-        let start = self.source.page_ptr(old);
-        let end = end_of_growth(start, pages);
-        if !self.region.is_null() && start == self.end {
-            self.end = end;
-            if !S::GROWN_PAGES_ARE_ZERO {
-                self.clean = end;
-            }
-        } else {
-            // SAFETY: the source promises the new pages are ours.
-            unsafe {
-                self.seal_region();
-                self.open_region(start, end);
-            }
-        }
-    }
-
-    /// Start a new region `[start, end)`.
-    ///
-    /// # Safety
-    /// The range is ours, `start` is GRANULE-aligned and the range holds at least
-    /// `FIRST_PAYLOAD + MIN_BLOCK` bytes.
-    unsafe fn open_region(&mut self, start: *mut u8, end: *mut u8) {
-        let header = start.cast::<RegionHeader>();
-        // SAFETY: the range is ours and aligned for the header, which fits in FIRST_PAYLOAD.
-        unsafe { header.write(RegionHeader { previous: self.region, end }) };
-        self.region = header;
-        self.top = start.wrapping_add(FIRST_PAYLOAD);
-        self.end = end;
-        self.clean = if S::GROWN_PAGES_ARE_ZERO { self.top } else { end };
-    }
-
-    /// Close the current region for good: its fresh memory becomes a free block, followed by an
-    /// end marker so that no block looks past the region.
-    ///
-    /// # Safety
-    /// The current region, if any, is ours.
-    unsafe fn seal_region(&mut self) {
-        if self.region.is_null() {
-            return;
-        }
-        let tail = (self.end.addr() - self.top.addr()) & !(GRANULE - 1);
-        // SAFETY: `[top - WORD, end)` is fresh memory of this region [ref:top]; the end marker
-        // goes in the last header slot of that range, and the tail block before it.
-        unsafe {
-            if tail >= MIN_BLOCK {
-                let free = Block(self.top);
-                free.set_free(tail);
-                self.free_index.insert(free, tail);
-                Block(self.top.wrapping_add(tail)).set_end_marker(true);
-            } else {
-                Block(self.top).set_end_marker(false);
-            }
-            (*self.region).end = self.end;
-        }
-    }
-}
-
-/// Where `pages` pages grown at `start` end. The end of a memory that fills the address space
-/// (4 GiB on wasm32) is no address: it would wrap to 0. There the heap's memory ends one granule
-/// before it, so that every block ends at an address.
-fn end_of_growth(start: *mut u8, pages: PageCount) -> *mut u8 {
-    let room = (usize::MAX - start.addr()) & !(GRANULE - 1);
-    start.wrapping_add(pages.bytes().unwrap_or(usize::MAX).min(room))
 }
 
 /// The size of free block to look for to serve a block of `block_size` at `align`: an aligned

@@ -5,9 +5,10 @@
 //! the region list (one entry per run of contiguous memory, usually one to three). A small
 //! block is also looked up on its slab's free list: at most 1 KiB / class size entries.
 
+use super::RawHeap;
 use super::block::{Block, GRANULE, WORD, block_size_for};
+use super::growth::RegionHeader;
 use super::small::{SMALL_ALIGN, Slab, SmallTier, class_of, class_size, slab_of};
-use super::{RawHeap, RegionHeader};
 use crate::source::PageSource;
 use core::alloc::Layout;
 use core::fmt;

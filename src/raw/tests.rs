@@ -1,7 +1,8 @@
 //! Unit tests of the core's arithmetic; the behaviour is tested in `tests/` over the fake.
 
+use super::aligned_with_gap;
 use super::block::{GRANULE, MIN_BLOCK, WORD, block_size_for};
-use super::{FIRST_PAYLOAD, aligned_with_gap, end_of_growth};
+use super::growth::{FIRST_PAYLOAD, end_of_growth};
 use crate::source::{PAGE_SIZE, PageCount};
 use core::ptr;
 
@@ -41,7 +42,7 @@ fn block_sizes_hold_the_request_and_a_header() {
 
 #[test]
 fn first_payload_leaves_room_for_the_region_header_and_a_block_header() {
-    assert!(FIRST_PAYLOAD >= size_of::<super::RegionHeader>() + WORD);
+    assert!(FIRST_PAYLOAD >= size_of::<super::growth::RegionHeader>() + WORD);
     assert_eq!(FIRST_PAYLOAD % GRANULE, 0);
 }
 

@@ -6,10 +6,11 @@
 
 extern crate std;
 
+use super::RawHeap;
 use super::block::{Block, GRANULE, MIN_BLOCK, WORD};
+use super::growth::{FIRST_PAYLOAD, RegionHeader};
 use super::small::{CLASS_COUNT, KEPT_EMPTY_MAX, SLAB_BYTES, Slab, SmallTier, class_size};
 use super::tlsf::FreeIndex;
-use super::{FIRST_PAYLOAD, RawHeap, RegionHeader};
 use crate::source::PageSource;
 use std::collections::{BTreeMap, BTreeSet};
 use std::format;
