@@ -269,13 +269,17 @@ fn size_table(out: &mut String, context: &Context) {
     header(out, &["allocator", "bytes after wasm-opt -Oz", "over null"]);
     let bytes = |name: &str| context.sizes.get(name).and_then(|values| values.first()?.parse::<i64>().ok());
     let null = bytes("null");
-    for allocator in ALLOCATORS {
+    // growheap's two builds first, then the others in their usual order.
+    let ours = |allocator: &&Allocator| allocator.name == GROWHEAP || allocator.name == EXPORT;
+    for allocator in ALLOCATORS.iter().filter(ours).chain(ALLOCATORS.iter().filter(|a| !ours(a))) {
         let Some(size) = bytes(allocator.name) else { continue };
         let delta = null.map_or_else(|| "–".into(), |null| (size - null).to_string());
-        let label = if allocator.name == GROWHEAP {
-            format!("**{}** (stats exported)", allocator.label)
-        } else {
-            allocator.label.into()
+        let label = match allocator.name {
+            GROWHEAP => {
+                format!("**{}** (default features; the module exports a copy of `stats()`)", allocator.label)
+            }
+            EXPORT => format!("{} (`growheap_stats` and `growheap_epoch`)", allocator.label),
+            _ => allocator.label.into(),
         };
         line(out, &[label, size.to_string(), delta]);
     }

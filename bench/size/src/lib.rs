@@ -1,5 +1,7 @@
 //! Module size in talc's method: nothing but `alloc`, `dealloc` and `realloc` (alignment 8)
 //! over the allocator chosen by cargo feature. The `null` build is the baseline to subtract.
+//! growheap's builds also keep its statistics: `growheap` exports a copy of them, and
+//! `growheap-export` has the crate's own exports for hosts.
 
 #![no_std]
 
@@ -10,6 +12,22 @@ use core::alloc::Layout;
 const ALIGN: usize = 8;
 
 include!("../../shared/peers.rs");
+
+#[cfg(feature = "growheap-export")]
+#[global_allocator]
+static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
+
+/// Write growheap's statistics to `out`, as [`growheap::Stats::to_snapshot`] lays them out, so
+/// that the code counting them stays in the module.
+///
+/// # Safety
+/// `out` is valid for writes of the snapshot's words and aligned for `u64`.
+#[cfg(feature = "growheap")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stats(out: *mut [u64; growheap::SNAPSHOT_WORDS]) {
+    // SAFETY: the caller promises `out` is valid and aligned.
+    unsafe { out.write(HEAP.stats().to_snapshot()) }
+}
 
 #[cfg(feature = "null")]
 #[global_allocator]
