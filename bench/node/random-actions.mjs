@@ -6,7 +6,10 @@
 // WebAssembly.Memory.prototype.grow by one page, in µs; then per allocator and mode
 // "NAME\tWORKLOAD\tmedian\tmin\tmax" in actions/µs over the timed runs, and
 // "NAME\tWORKLOAD first run\tmedian\tmin\tmax" over the first run of each instance, the one in
-// which memory grows (medians over fresh instances, run in rounds over every allocator and mode).
+// which memory grows (medians over fresh instances, run in rounds over every allocator and mode);
+// then, if growheap ran, "growheap\tWORKLOAD first run, START\tmedian\tmin\tmax\tpages": its
+// first run taken apart (see bench/driver/src/first_run.rs), first ÷ timed per instance, and the
+// most pages a first run grew.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -19,17 +22,21 @@ const modes = [
 ];
 
 // One fresh instance: actions/µs of its first run (which grows memory; it is also the warm-up)
-// and of the timed runs after it. Null if the first run ran out of memory.
-function speeds(module, realloc, runs) {
+// and of the timed runs after it, and the pages its first run grew. `prepare`, if given, has the
+// instance's exports first. Null if the first run ran out of memory.
+function speeds(module, realloc, runs, prepare = null) {
   const { exports } = new WebAssembly.Instance(module, {});
+  if (prepare !== null) prepare(exports);
   const wanted = exports.random_actions_per_run();
+  const bytesBefore = exports.memory.buffer.byteLength;
   let start = performance.now();
   if (exports.random_actions(realloc) !== wanted) return null;
   const first = wanted / ((performance.now() - start) * 1000);
+  const pages = (exports.memory.buffer.byteLength - bytesBefore) / 65536;
   start = performance.now();
   let actions = 0;
   for (let run = 0; run < runs; run += 1) actions += exports.random_actions(realloc);
-  return { first, timed: actions / ((performance.now() - start) * 1000) };
+  return { first, pages, timed: actions / ((performance.now() - start) * 1000) };
 }
 
 // µs per WebAssembly.Memory.prototype.grow of one page, from 1 page up to 128 (the size
@@ -98,4 +105,44 @@ for (const { name, key, first, timed } of entries) {
   process.stderr.write(
     `node: ${name.padEnd(16)} ${key.padEnd(24)} ${median} actions/us (first run ${firstMedian})\n`,
   );
+}
+
+// growheap's first run taken apart: fresh instances that start as they are, with memory grown
+// beforehand by the pages a first run grows (the guest's `prepare_heap`, which calls
+// `GrowHeap::reserve`), or grown and written once every 4 KiB beforehand.
+const starts = [
+  { key: "as is", touch: null },
+  { key: "grown", touch: 0 },
+  { key: "grown and touched", touch: 1 },
+];
+const growheap = entries.filter((entry) => entry.name === "growheap" && entry.timed.length > 0);
+const parts = growheap.flatMap((entry) => {
+  // The pages its first run grows from a fresh start (this instance also warms the module up).
+  const pages = speeds(entry.module, entry.realloc, 0)?.pages ?? 0;
+  const prepare = (touch) => (exports) => {
+    if (exports.prepare_heap(pages * 65536, touch) !== 1) throw new Error("prepare_heap: growth refused");
+  };
+  return starts.map(({ key, touch }) => ({
+    key: `${entry.key} first run, ${key}`,
+    realloc: entry.realloc,
+    module: entry.module,
+    prepare: touch === null ? null : prepare(touch),
+    ratios: [],
+    pages: 0,
+  }));
+});
+const partRounds = growheap.length > 0 ? Number(instancesText) : 0;
+for (let round = 0; round < partRounds; round += 1) {
+  for (let offset = 0; offset < parts.length; offset += 1) {
+    const part = parts[(offset + round) % parts.length];
+    const speed = speeds(part.module, part.realloc, Number(runsText), part.prepare);
+    if (speed === null) continue;
+    part.ratios.push(speed.first / speed.timed);
+    part.pages = Math.max(part.pages, speed.pages);
+  }
+}
+for (const { key, ratios, pages } of parts) {
+  if (ratios.length === 0) continue;
+  console.log(["growheap", key, ...summary(ratios), pages].join("\t"));
+  process.stderr.write(`node: growheap ${key}: first ÷ timed ${summary(ratios)[0]}\n`);
 }

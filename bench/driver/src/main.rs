@@ -12,6 +12,7 @@
 mod allocators;
 mod chart;
 mod context;
+mod first_run;
 mod host;
 mod measure;
 mod report;
@@ -144,12 +145,14 @@ fn run(options: &Options) -> wasmtime::Result<()> {
     time_in_rounds(&engines, &compiled, &timings, &mut rows)?;
     let grow = host::grow_times(&engines.free)?;
     eprintln!("bench: Memory::grow of one page: median {:.2} us, mean {:.2} us", grow.median, grow.mean);
+    let first_runs =
+        first_run::FirstRuns { wasmtime_grow: grow, apart: take_apart(options, &engines, &rows)? };
     let sweeps = sweep_seeds(options, &engines, &census)?;
     std::fs::create_dir_all(&options.out_dir)?;
     let markdown = report::markdown(
         &rows,
         &sweeps,
-        &grow,
+        &first_runs,
         &options.context,
         options.repeats,
         &options.slow,
@@ -185,6 +188,7 @@ fn time_in_rounds(
                     &compiled[timing.modules],
                     workload,
                     timing.repeats,
+                    &|_| Ok(()),
                 )?);
             }
         }
@@ -204,6 +208,29 @@ fn time_in_rounds(
         );
     }
     Ok(())
+}
+
+/// growheap's first run of random-actions taken apart (see `first_run.rs`), if both ran.
+fn take_apart(
+    options: &Options,
+    engines: &host::Engines,
+    rows: &[Row],
+) -> wasmtime::Result<Vec<first_run::Apart>> {
+    let workloads: Vec<(Workload, u64)> = rows
+        .iter()
+        .filter(|row| row.allocator.name == allocators::GROWHEAP)
+        .filter(|row| matches!(row.workload, Workload::RandomActions { .. }))
+        .map(|row| (row.workload, row.measurement.pages_grown))
+        .collect();
+    if workloads.is_empty() {
+        return Ok(Vec::new());
+    }
+    eprint!("bench: growheap's first run, taken apart ");
+    let started = std::time::Instant::now();
+    let modules = engines.compile(&options.wasm_dir.join(format!("{}.wasm", allocators::GROWHEAP)))?;
+    let apart = first_run::take_apart(engines, &modules, &workloads, options.repeats)?;
+    eprintln!("({:.1}s)", started.elapsed().as_secs_f64());
+    Ok(apart)
 }
 
 /// random-actions over `--seeds` other sequences, for every real allocator but the slow ones.

@@ -111,6 +111,8 @@ pub fn measure_counts(
 pub struct SpeedSample {
     /// The warm-up run, which grows memory; `None` for workloads that do not warm up.
     pub first_run: Option<f64>,
+    /// Pages grown during the warm-up run.
+    pub first_run_pages: u64,
     /// The timed runs after it.
     pub timed: f64,
 }
@@ -119,14 +121,18 @@ fn per_microsecond(actions: u64, start: Instant) -> f64 {
     actions as f64 / start.elapsed().as_secs_f64() / 1e6
 }
 
-/// The warm-up, then the timed runs, of one fresh, unmetered instance.
+/// The warm-up, then the timed runs, of one fresh, unmetered instance, after `prepare` has had
+/// the instance (a no-op but for `first_run::take_apart`).
 pub fn speed_sample(
     engines: &Engines,
     modules: &Modules,
     workload: Workload,
     repeats: Repeats,
+    prepare: &dyn Fn(&mut Guest) -> wasmtime::Result<()>,
 ) -> wasmtime::Result<SpeedSample> {
     let mut guest = engines.free_guest(modules)?;
+    prepare(&mut guest)?;
+    let pages_before = guest.pages_grown();
     let first_run = if workload.warms_up() {
         let start = Instant::now();
         let run = workload.run(&mut guest, &mut |_| {})?;
@@ -134,9 +140,10 @@ pub fn speed_sample(
     } else {
         None
     };
+    let first_run_pages = guest.pages_grown() - pages_before;
     let start = Instant::now();
     let (actions, _) = timed_runs(&mut guest, workload, repeats.timed_runs(workload), &mut |_| {})?;
-    Ok(SpeedSample { first_run, timed: per_microsecond(actions, start) })
+    Ok(SpeedSample { first_run, first_run_pages, timed: per_microsecond(actions, start) })
 }
 
 /// Peak live bytes of the workload, from the census build: the same warm-up and runs, counted.

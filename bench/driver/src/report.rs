@@ -4,14 +4,14 @@
 use crate::Row;
 use crate::allocators::{ALLOCATORS, Allocator, EXPORT, GROWHEAP, Role, STD, TALC};
 use crate::context::{self, Context};
-use crate::host::GrowTimes;
+use crate::first_run;
 use crate::measure::Repeats;
 use crate::seeds;
 use crate::targets::{self, footprint, node_speed, own_cost, row};
 use crate::workloads::{WORKLOADS, Workload};
 use std::fmt::Write;
 
-fn ratio(mine: Option<f64>, theirs: Option<f64>) -> String {
+pub(crate) fn ratio(mine: Option<f64>, theirs: Option<f64>) -> String {
     match (mine, theirs) {
         (Some(mine), Some(theirs)) if theirs != 0.0 => format!("{:.2}×", mine / theirs),
         _ => "–".into(),
@@ -22,12 +22,12 @@ fn optional(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "–".into(), |value| format!("{value:.decimals$}"))
 }
 
-fn header(out: &mut String, columns: &[&str]) {
+pub(crate) fn header(out: &mut String, columns: &[&str]) {
     let _ = writeln!(out, "| {} |", columns.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(columns.len()));
 }
 
-fn line(out: &mut String, cells: &[String]) {
+pub(crate) fn line(out: &mut String, cells: &[String]) {
     let _ = writeln!(out, "| {} |", cells.join(" | "));
 }
 
@@ -89,54 +89,12 @@ fn speed_table(out: &mut String, rows: &[Row], context: &Context, workload: Work
 }
 
 /// A Node row as "median (min–max)", or "–".
-fn node_spread(context: &Context, key: &str) -> String {
+pub(crate) fn node_spread(context: &Context, key: &str) -> String {
     context
         .node
         .get(key)
         .filter(|values| values.len() >= 3)
         .map_or_else(|| "–".into(), |values| format!("{} ({}–{})", values[0], values[1], values[2]))
-}
-
-/// Each instance's first run (the warm-up, in which memory grows) against its timed runs, under
-/// wasmtime and under Node, for the peers and growheap's growth steps.
-fn first_run_table(out: &mut String, rows: &[Row], context: &Context, workload: Workload) {
-    let _ = writeln!(out, "\n### {}\n", workload.title());
-    header(
-        out,
-        &[
-            "allocator",
-            "memory.grow calls",
-            "wasmtime: first run, actions/µs median (min–max)",
-            "first ÷ timed",
-            "Node: first run, actions/µs median (min–max)",
-            "first ÷ timed",
-        ],
-    );
-    for allocator in
-        ALLOCATORS.iter().filter(|allocator| matches!(allocator.role, Role::Peer | Role::Step(_)))
-    {
-        let Some(row) = row(rows, allocator.name, workload) else { continue };
-        let m = &row.measurement;
-        let Some(first) = m.first_run else { continue };
-        let node_key = format!("{}\t{} first run", allocator.name, workload.key());
-        let node_first = context.node.get(&node_key).and_then(|values| values.first()?.parse().ok());
-        let label = if allocator.name == GROWHEAP {
-            format!("**{}**", allocator.label)
-        } else {
-            allocator.label.to_string()
-        };
-        line(
-            out,
-            &[
-                label,
-                m.grow_calls.to_string(),
-                format!("{:.2} ({:.2}–{:.2})", first.median, first.min, first.max),
-                ratio(Some(first.median), Some(m.speed.median)),
-                node_spread(context, &node_key),
-                ratio(node_first, node_speed(context, allocator.name, workload)),
-            ],
-        );
-    }
 }
 
 fn memory_table(out: &mut String, rows: &[Row], workload: Workload) {
@@ -365,7 +323,7 @@ fn targets_table(out: &mut String, rows: &[Row], context: &Context) {
 pub fn markdown(
     rows: &[Row],
     sweeps: &Sweeps,
-    wasmtime_grow: &GrowTimes,
+    first_runs: &first_run::FirstRuns,
     context: &Context,
     repeats: Repeats,
     slow: &[&Allocator],
@@ -435,26 +393,7 @@ pub fn markdown(
     growth_table(&mut out, rows);
     out.push_str("\n## growheap's `min_grow_pages`: fewer `memory.grow` calls, at what cost in pages\n\n");
     step_table(&mut out, rows);
-    let node_grow = context.node.get("node\tgrow-us").filter(|values| values.len() >= 3).map_or_else(
-        || "Node did not run".to_string(),
-        |grow| {
-            format!(
-                "`WebAssembly.Memory.prototype.grow` called from JS took {} µs under Node (mean {} µs, max {} µs)",
-                grow[0], grow[1], grow[2]
-            )
-        },
-    );
-    let grow = format!(
-        "Growing memory by one page, over 20 fresh memories grown from 1 to 128 pages: `Memory::grow` called from the host took {:.2} µs under wasmtime (median; mean {:.2} µs, max {:.2} µs); {node_grow}.",
-        wasmtime_grow.median, wasmtime_grow.mean, wasmtime_grow.max
-    );
-    let _ = writeln!(
-        out,
-        "\n## The first run, in which memory grows\n\nThe speed tables time the runs after a warm-up run, once memory has stopped growing. Here is the warm-up itself: each instance's first run, next to the timed runs of the same instances. Under Node, each module first runs once on a throwaway instance, so that V8 has optimized its code. {grow}"
-    );
-    for realloc in [false, true] {
-        first_run_table(&mut out, rows, context, Workload::RandomActions { realloc });
-    }
+    first_run::section(&mut out, rows, context, first_runs);
     out.push_str("\n## growheap's `host-export`: what the snapshot for hosts costs\n\nWith the feature, every call rewrites the snapshot words it changed (all of them after a growth, a failure, or a call served by another heap than the call before).\n\n");
     export_table(&mut out, rows);
     out.push_str("\n## Module size (talc's method)\n\nA `no_std` cdylib exporting `alloc`, `dealloc`, `realloc` (align 8), built as `bench/README.md` says, then `wasm-opt -Oz`.\n\n");

@@ -27,3 +27,32 @@ static HEAP: crate::reference::Floor = crate::reference::Floor;
 #[global_allocator]
 static HEAP: crate::census::Census<dlmalloc::GlobalDlmalloc> =
     crate::census::Census::new(dlmalloc::GlobalDlmalloc);
+
+/// Prepare a fresh growheap instance for the first-run measurement: grow memory now so that an
+/// allocation of `bytes` will not need to grow it, as `GrowHeap::reserve` does, and with `touch`
+/// also write one byte in every 4 KiB of that memory, so that the host has backed every page
+/// before the first run. The bytes are written through a block of `bytes` that is freed at once:
+/// the block lies at the top of the heap, so freeing it gives its memory back to fresh memory
+/// and the heap is as it was, with memory grown. 1 on success, 0 if growth was refused.
+#[cfg(feature = "growheap")]
+#[unsafe(no_mangle)]
+pub extern "C" fn prepare_heap(bytes: u32, touch: u32) -> u32 {
+    const PAGE_OF_HOST: usize = 4096;
+    let bytes = bytes as usize;
+    if touch == 0 {
+        return u32::from(HEAP.reserve(bytes));
+    }
+    let Ok(layout) = core::alloc::Layout::from_size_align(bytes.max(1), 16) else { return 0 };
+    // SAFETY: the layout's size is not zero.
+    let block = unsafe { alloc::alloc::alloc(layout) };
+    if block.is_null() {
+        return 0;
+    }
+    for offset in (0..bytes).step_by(PAGE_OF_HOST) {
+        // SAFETY: `offset < bytes`, inside the block; volatile, so that the writes stay.
+        unsafe { block.add(offset).write_volatile(1) };
+    }
+    // SAFETY: allocated just above with this layout.
+    unsafe { alloc::alloc::dealloc(block, layout) };
+    1
+}
