@@ -88,7 +88,7 @@ impl<S: PageSource> GrowHeap<S> {
 
     /// Grow memory now so that an allocation of `bytes` (alignment up to 8) can be served without
     /// growing. False if the growth was refused. This saves `memory.grow` calls later, not the
-    /// cost of the first writes to the new pages, which the host pays when they happen (README,
+    /// cost of the first writes to the new pages, which is paid when they happen (README,
     /// "Benchmarks").
     pub fn reserve(&self, bytes: usize) -> bool {
         // SAFETY: the heap's memory is only handed out through this allocator.
