@@ -1,20 +1,21 @@
 // random-actions under Node (V8), the second host the benchmark issue asks for, and the cost of one
 // memory growth there.
-// usage: node random-actions.mjs WASM_DIR RUNS INSTANCES SLOW NAME...
+// usage: node random-actions.mjs WASM_DIR RUNS INSTANCES SLOW APART NAME...
 // SLOW is a comma list (or "-") of allocators too slow for more than 1 instance of 1 timed run.
+// APART is growheap's build with `prepare_heap` (or "-"), whose first run is taken apart.
 // Prints TSV on stdout: "node\tversion\tV"; "node\tgrow-us\tmedian\tmean\tmax", the time of one
 // WebAssembly.Memory.prototype.grow by one page, in µs; then per allocator and mode
 // "NAME\tWORKLOAD\tmedian\tmin\tmax" in actions/µs over the timed runs, and
 // "NAME\tWORKLOAD first run\tmedian\tmin\tmax" over the first run of each instance, the one in
 // which memory grows (medians over fresh instances, run in rounds over every allocator and mode);
-// then, if growheap ran, "growheap\tWORKLOAD first run, START\tmedian\tmin\tmax\tpages": its
+// then, with APART, "growheap\tWORKLOAD first run, START\tmedian\tmin\tmax\tpages": its
 // first run taken apart (see bench/driver/src/first_run.rs), first ÷ timed per instance, and the
 // most pages a first run grew.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 
-const [wasmDir, runsText, instancesText, slowText, ...names] = process.argv.slice(2);
+const [wasmDir, runsText, instancesText, slowText, apart, ...names] = process.argv.slice(2);
 const slow = new Set(slowText.split(","));
 const modes = [
   { key: "random-actions", realloc: 0 },
@@ -107,32 +108,31 @@ for (const { name, key, first, timed } of entries) {
   );
 }
 
-// growheap's first run taken apart: fresh instances that start as they are, with memory grown
-// beforehand by the pages a first run grows (the guest's `prepare_heap`, which calls
+// growheap's first run taken apart, on its build with `prepare_heap`: fresh instances that start
+// as they are, with memory grown beforehand by the pages a first run grows (`prepare_heap` calls
 // `GrowHeap::reserve`), or grown and written once every 4 KiB beforehand.
 const starts = [
   { key: "as is", touch: null },
   { key: "grown", touch: 0 },
   { key: "grown and touched", touch: 1 },
 ];
-const growheap = entries.filter((entry) => entry.name === "growheap" && entry.timed.length > 0);
-const parts = growheap.flatMap((entry) => {
+const apartModule = apart === "-" ? null : new WebAssembly.Module(readFileSync(join(wasmDir, `${apart}.wasm`)));
+const parts = (apartModule === null ? [] : modes).flatMap(({ key: mode, realloc }) => {
   // The pages its first run grows from a fresh start (this instance also warms the module up).
-  const pages = speeds(entry.module, entry.realloc, 0)?.pages ?? 0;
+  const pages = speeds(apartModule, realloc, 0)?.pages ?? 0;
   const prepare = (touch) => (exports) => {
     if (exports.prepare_heap(pages * 65536, touch) !== 1) throw new Error("prepare_heap: growth refused");
   };
   return starts.map(({ key, touch }) => ({
-    key: `${entry.key} first run, ${key}`,
-    realloc: entry.realloc,
-    module: entry.module,
+    key: `${mode} first run, ${key}`,
+    realloc,
+    module: apartModule,
     prepare: touch === null ? null : prepare(touch),
     ratios: [],
     pages: 0,
   }));
 });
-const partRounds = growheap.length > 0 ? Number(instancesText) : 0;
-for (let round = 0; round < partRounds; round += 1) {
+for (let round = 0; round < Number(instancesText); round += 1) {
   for (let offset = 0; offset < parts.length; offset += 1) {
     const part = parts[(offset + round) % parts.length];
     const speed = speeds(part.module, part.realloc, Number(runsText), part.prepare);

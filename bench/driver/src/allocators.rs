@@ -16,6 +16,10 @@ pub enum Role {
     Step(u32),
     /// growheap with its `host-export` feature: what keeping the snapshot current costs.
     Export,
+    /// growheap with the guest's `prepare_heap` export: its first run taken apart
+    /// (`first_run.rs`), no row of its own. A build of its own, so that the export changes
+    /// nothing in the build the other tables measure.
+    Apart,
 }
 
 pub struct Allocator {
@@ -40,6 +44,7 @@ pub const ALLOCATORS: &[Allocator] = &[
     Allocator { name: "growheap-step4", label: "growheap min_grow_pages(4)", role: Role::Step(4) },
     Allocator { name: "growheap-step16", label: "growheap min_grow_pages(16)", role: Role::Step(16) },
     Allocator { name: "growheap-export", label: "growheap with host-export", role: Role::Export },
+    Allocator { name: "growheap-apart", label: "growheap with prepare_heap", role: Role::Apart },
 ];
 
 /// The allocators the ratios are taken against.
@@ -48,6 +53,8 @@ pub const STD: &str = "std-dlmalloc";
 pub const GROWHEAP: &str = "growheap";
 /// growheap with its `host-export` feature.
 pub const EXPORT: &str = "growheap-export";
+/// growheap with `prepare_heap`, for its first run taken apart.
+pub const APART: &str = "growheap-apart";
 
 pub fn find(name: &str) -> Option<&'static Allocator> {
     ALLOCATORS.iter().find(|allocator| allocator.name == name)

@@ -7,7 +7,8 @@
 //! grown pages are timed apart: as is (the run grows memory); with memory grown beforehand by
 //! the guest's `prepare_heap` (`GrowHeap::reserve`), so that the run grows nothing but is the
 //! first to write to those pages; or grown and written once every 4 KiB beforehand, so that the
-//! host has backed every page before the run.
+//! host has backed every page before the run. They run the `growheap-apart` build, which has
+//! `prepare_heap`; the `growheap` build the other tables measure does not.
 
 use crate::Row;
 use crate::allocators::{ALLOCATORS, GROWHEAP, Role};

@@ -99,6 +99,7 @@ fn role_name(role: Role) -> &'static str {
         Role::Census => "census",
         Role::Step(_) => "step",
         Role::Export => "export",
+        Role::Apart => "apart",
     }
 }
 
@@ -227,7 +228,7 @@ fn take_apart(
     }
     eprint!("bench: growheap's first run, taken apart ");
     let started = std::time::Instant::now();
-    let modules = engines.compile(&options.wasm_dir.join(format!("{}.wasm", allocators::GROWHEAP)))?;
+    let modules = engines.compile(&options.wasm_dir.join(format!("{}.wasm", allocators::APART)))?;
     let apart = first_run::take_apart(engines, &modules, &workloads, options.repeats)?;
     eprintln!("({:.1}s)", started.elapsed().as_secs_f64());
     Ok(apart)

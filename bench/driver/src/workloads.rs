@@ -81,7 +81,7 @@ impl Workload {
             Role::Floor => matches!(self, Workload::RandomActions { .. }),
             // The export changes no page count, only the cost of each call.
             Role::Export => !self.is_growth(),
-            Role::Null => false,
+            Role::Null | Role::Apart => false,
         }
     }
 

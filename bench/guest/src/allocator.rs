@@ -11,7 +11,7 @@ static HEAP: growheap::GrowHeap = growheap::GrowHeap::new().min_grow_pages(4);
 #[global_allocator]
 static HEAP: growheap::GrowHeap = growheap::GrowHeap::new().min_grow_pages(16);
 
-#[cfg(feature = "growheap-export")]
+#[cfg(any(feature = "growheap-export", feature = "growheap-apart"))]
 #[global_allocator]
 static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
 
@@ -34,7 +34,7 @@ static HEAP: crate::census::Census<dlmalloc::GlobalDlmalloc> =
 /// before the first run. The bytes are written through a block of `bytes` that is freed at once:
 /// the block lies at the top of the heap, so freeing it gives its memory back to fresh memory
 /// and the heap is as it was, with memory grown. 1 on success, 0 if growth was refused.
-#[cfg(feature = "growheap")]
+#[cfg(feature = "growheap-apart")]
 #[unsafe(no_mangle)]
 pub extern "C" fn prepare_heap(bytes: u32, touch: u32) -> u32 {
     const PAGE_OF_HOST: usize = 4096;
