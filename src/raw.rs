@@ -75,14 +75,14 @@ pub struct RawHeap<S: PageSource> {
     limits: Limits,
     /// False until the first call claims the initial memory.
     started: bool,
-    /// Payload pointer of the next block cut from fresh memory [tag:top]. Blocks tile the current
+    /// Payload pointer of the next block cut from fresh memory \[tag:top]. Blocks tile the current
     /// region up to `top - WORD`; `[top - WORD, end)` is fresh. `top <= end`, and no free block
     /// of the coalescing tier ends at `top` (it would have been given back). Null with no region.
     top: *mut u8,
     /// End of the current region.
     end: *mut u8,
     /// Start of the memory of the current region that no block has covered since its pages were
-    /// grown [tag:clean]: the highest `top` so far, or `end` where nothing is known. Zero from
+    /// grown \[tag:clean]: the highest `top` so far, or `end` where nothing is known. Zero from
     /// here to `end` when `S::GROWN_PAGES_ARE_ZERO`, so `alloc_zeroed` writes no zeros there.
     clean: *mut u8,
     /// The current region, whose header links to the ones before; null with no region.
@@ -417,7 +417,7 @@ impl<S: PageSource> RawHeap<S> {
         ptr::null_mut()
     }
 
-    /// Move `top` up to `new_top`, past memory now covered by a block [ref:clean].
+    /// Move `top` up to `new_top`, past memory now covered by a block \[ref:clean].
     fn raise_top(&mut self, new_top: *mut u8) {
         self.top = new_top;
         if new_top > self.clean {

@@ -107,7 +107,7 @@ impl Block {
     ///
     /// # Safety
     /// [`prev_is_free`](Self::prev_is_free) is true, so the footer in front of the header is
-    /// valid [ref:footer].
+    /// valid \[ref:footer].
     pub(crate) unsafe fn prev_free(self) -> Block {
         // SAFETY: the footer is the word before our header, inside the previous (free) block,
         // and the caller promises it is valid.
@@ -134,7 +134,7 @@ impl Block {
         unsafe { self.set_header(size | SLAB | if prev_free { PREV_FREE } else { 0 }) }
     }
 
-    /// Mark as free with `size` and write the footer [tag:footer]. The block before a free block
+    /// Mark as free with `size` and write the footer \[tag:footer]. The block before a free block
     /// is never free (neighbours are merged), so `PREV_FREE` is clear.
     ///
     /// # Safety

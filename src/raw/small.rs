@@ -74,7 +74,7 @@ pub(crate) struct Slab {
     /// Neighbours on the class's partial list (null at the ends, and when not listed).
     pub(crate) next: *mut Slab,
     pub(crate) prev: *mut Slab,
-    /// Whether this slab is on its class's partial list [tag:partial]: it is not the current
+    /// Whether this slab is on its class's partial list \[tag:partial]: it is not the current
     /// slab, holds at least one live block, and has room for one more (a free block or bytes
     /// past the cursor). A slab that is neither current nor listed is full.
     pub(crate) listed: bool,
@@ -105,9 +105,9 @@ pub(crate) const KEPT_EMPTY_MAX: usize = 2;
 pub(crate) struct SmallTier {
     /// The slab each class allocates from, or null.
     pub(crate) current: [*mut Slab; CLASS_SLOTS],
-    /// Head of each class's partial list [ref:partial], or null.
+    /// Head of each class's partial list \[ref:partial], or null.
     pub(crate) partial: [*mut Slab; CLASS_SLOTS],
-    /// Current slabs that hold no live block [tag:kept_empty]; at most `KEPT_EMPTY_MAX`.
+    /// Current slabs that hold no live block \[tag:kept_empty]; at most `KEPT_EMPTY_MAX`.
     pub(crate) kept_empty: usize,
 }
 
