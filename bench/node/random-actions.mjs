@@ -8,6 +8,8 @@
 // "NAME\tWORKLOAD\tmedian\tmin\tmax" in actions/µs over the timed runs, and
 // "NAME\tWORKLOAD first run\tmedian\tmin\tmax" over the first run of each instance, the one in
 // which memory grows (medians over fresh instances, run in rounds over every allocator and mode);
+// "NAME\tWORKLOAD rounds\tV..." with the timed speed of each round's instance in round order
+// ("-" where it ran out of memory), so that the driver can pair allocators round by round;
 // then, with APART, "growheap\tWORKLOAD first run, START\tmedian\tmin\tmax\tpages": its
 // first run taken apart (see bench/driver/src/first_run.rs), first ÷ timed per instance, and the
 // most pages a first run grew.
@@ -73,7 +75,9 @@ process.stderr.write(`node: Memory.grow of one page: median ${growMedian} us, me
 const entries = names.flatMap((name) => {
   const module = new WebAssembly.Module(readFileSync(join(wasmDir, `${name}.wasm`)));
   const [runs, instances] = slow.has(name) ? [1, 1] : [Number(runsText), Number(instancesText)];
-  return modes.map(({ key, realloc }) => ({ name, key, realloc, module, runs, instances, first: [], timed: [] }));
+  return modes.map(({ key, realloc }) => ({
+    name, key, realloc, module, runs, instances, first: [], timed: [], byRound: [],
+  }));
 });
 // V8 compiles a module's hot functions again, optimized, while they run. So that no timed run
 // waits for that, each module first runs both modes once on a throwaway instance (except the
@@ -89,12 +93,14 @@ for (let round = 0; round < rounds; round += 1) {
     const entry = entries[(offset + round) % entries.length];
     if (round >= entry.instances) continue;
     const speed = speeds(entry.module, entry.realloc, entry.runs);
+    entry.byRound.push(speed === null ? "-" : speed.timed.toFixed(4));
     if (speed === null) continue;
     entry.first.push(speed.first);
     entry.timed.push(speed.timed);
   }
 }
-for (const { name, key, first, timed } of entries) {
+for (const { name, key, first, timed, byRound } of entries) {
+  console.log([name, `${key} rounds`, ...byRound].join("\t"));
   if (timed.length === 0) {
     process.stderr.write(`node: ${name} ${key}: out of memory\n`);
     continue;

@@ -15,6 +15,7 @@ mod context;
 mod first_run;
 mod host;
 mod measure;
+mod paired;
 mod report;
 mod seeds;
 mod targets;
@@ -199,7 +200,8 @@ fn time_in_rounds(
         let row = &mut rows[timing.row];
         let first_runs: Option<Vec<f64>> = sample.iter().map(|speeds| speeds.first_run).collect();
         row.measurement.first_run = first_runs.map(measure::Spread::of);
-        row.measurement.speed = measure::Spread::of(sample.iter().map(|speeds| speeds.timed).collect());
+        row.measurement.speed_by_round = sample.iter().map(|speeds| speeds.timed).collect();
+        row.measurement.speed = measure::Spread::of(row.measurement.speed_by_round.clone());
         eprintln!(
             "bench: {:<16} {:<24} {:>7.2} actions/us (median of {})",
             row.allocator.name,

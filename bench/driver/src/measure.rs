@@ -28,6 +28,9 @@ pub struct Measurement {
     pub fuel_per_action: f64,
     /// Actions per microsecond, wall clock, over the timed runs.
     pub speed: Spread,
+    /// The same, one value per round of fresh instances, in round order (see `main.rs`), so
+    /// that allocators can be compared round by round (`paired.rs`).
+    pub speed_by_round: Vec<f64>,
     /// Actions per microsecond over the warm-up run, the one in which memory grows (workloads
     /// that warm up only).
     pub first_run: Option<Spread>,
@@ -98,6 +101,7 @@ pub fn measure_counts(
     Ok(Measurement {
         fuel_per_action,
         speed: Spread { median: f64::NAN, min: f64::NAN, max: f64::NAN },
+        speed_by_round: Vec::new(),
         first_run: None,
         pages_grown,
         grow_calls,

@@ -6,6 +6,7 @@ use crate::allocators::{ALLOCATORS, Allocator, EXPORT, GROWHEAP, Role, STD, TALC
 use crate::context::{self, Context};
 use crate::first_run;
 use crate::measure::Repeats;
+use crate::paired;
 use crate::seeds;
 use crate::targets::{self, footprint, node_speed, own_cost, row};
 use crate::workloads::{WORKLOADS, Workload};
@@ -368,6 +369,7 @@ pub fn markdown(
     for realloc in [false, true] {
         speed_table(&mut out, rows, context, Workload::RandomActions { realloc });
     }
+    paired::table(&mut out, rows, context);
     out.push_str("\n## Memory\n\nFootprint = pages grown × 65536 ÷ peak live bytes; the physical floor is ceil(peak live ÷ 65536). Peak live bytes are counted by the workload (the census build), the same for every allocator.\n");
     for &workload in WORKLOADS {
         memory_table(&mut out, rows, workload);
