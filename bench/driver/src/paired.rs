@@ -37,7 +37,7 @@ fn ratios(mine: &[Option<f64>], theirs: &[Option<f64>]) -> Vec<f64> {
         .collect()
 }
 
-/// "median× (min–max), k of n ≥ goal", or "–" with no pair.
+/// "median× (min–max); k of n ≥ goal", or "–" with no pair.
 fn cell(ratios: Vec<f64>, goal: f64) -> String {
     if ratios.is_empty() {
         return "–".into();
