@@ -398,7 +398,15 @@ pub fn markdown(
     first_run::section(&mut out, rows, context, first_runs);
     out.push_str("\n## growheap's `host-export`: what the snapshot for hosts costs\n\nWith the feature, every call rewrites the snapshot words it changed (all of them after a growth, a failure, or a call served by another heap than the call before).\n\n");
     export_table(&mut out, rows);
-    out.push_str("\n## Module size (talc's method)\n\nA `no_std` cdylib exporting `alloc`, `dealloc`, `realloc` (align 8), built as `bench/README.md` says, then `wasm-opt -Oz`.\n\n");
+    let wasm_opt = context
+        .sizes
+        .get("wasm-opt")
+        .and_then(|values| values.first().cloned())
+        .unwrap_or_else(|| "version not recorded".into());
+    let _ = write!(
+        out,
+        "\n## Module size (talc's method)\n\nA `no_std` cdylib exporting `alloc`, `dealloc`, `realloc` (align 8), built as `bench/README.md` says, then `wasm-opt -Oz` ({wasm_opt}). The totals include the `producers` and `target_features` sections that wasm-opt keeps, whose size depends on its version; the deltas over null do not.\n\n"
+    );
     size_table(&mut out, context);
     out.push_str("\n![pages over time and speed](chart.svg)\n");
     out
