@@ -405,7 +405,7 @@ pub fn markdown(
         .unwrap_or_else(|| "version not recorded".into());
     let _ = write!(
         out,
-        "\n## Module size (talc's method)\n\nA `no_std` cdylib exporting `alloc`, `dealloc`, `realloc` (align 8), built as `bench/README.md` says, then `wasm-opt -Oz` ({wasm_opt}). The totals include the `producers` and `target_features` sections that wasm-opt keeps, whose size depends on its version; the deltas over null do not.\n\n"
+        "\n## Module size (talc's method)\n\nA `no_std` cdylib exporting `alloc`, `dealloc`, `realloc` (align 8), built as `bench/README.md` says, then `wasm-opt -Oz` ({wasm_opt}). The totals include the `producers` and `target_features` sections that wasm-opt keeps, whose size depends on its version; the deltas over null hardly do.\n\n"
     );
     size_table(&mut out, context);
     out.push_str("\n![pages over time and speed](chart.svg)\n");
