@@ -18,7 +18,7 @@ section() {
 ensure_targets() {
     local installed
     installed="$(rustup target list --installed)"
-    for target in wasm32-wasip1 wasm32-unknown-unknown wasm32-wasip1-threads wasm32v1-none; do
+    for target in wasm32-wasip1 wasm32-unknown-unknown wasm32-wasip1-threads wasm32-wasip2 wasm32v1-none; do
         grep -qx "$target" <<<"$installed" || rustup target add "$target"
     done
 }
@@ -48,13 +48,16 @@ ensure_wasm_bindgen() {
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 }
 
-# wasmtime 47 and later dropped wasi-threads; the 36.x LTS command line still runs it.
-ensure_wasmtime_threads() {
+# wasmtime 47 and later dropped wasi-threads; the 36.x LTS command line still runs it. The same
+# command line runs the wasm32-wasip2 tests, which cargo links as components (the harness embeds
+# only WASI preview 1).
+ensure_wasmtime36() {
     local wasmtime="$CACHE/wasmtime36/bin/wasmtime"
     if [[ "$("$wasmtime" --version 2>/dev/null)" != "wasmtime 36."* ]]; then
         cargo install 'wasmtime-cli@^36' --locked --root "$CACHE/wasmtime36"
     fi
     export CARGO_TARGET_WASM32_WASIP1_THREADS_RUNNER="$wasmtime run -W threads=y -S threads=y"
+    export CARGO_TARGET_WASM32_WASIP2_RUNNER="$wasmtime run"
 }
 
 # Miri and cargo-fuzz need nightly.
