@@ -8,8 +8,8 @@
 //!
 //! Both are fed by the **bump region**: memory is a list of regions, each a run of contiguous
 //! pages (or the initial free space). Blocks tile a region from its start up to `top`; above
-//! `top` is fresh memory. A block freed just below `top` gives its bytes back to the region.
-//! When fresh memory runs out the heap grows memory (`growth`): pages that start where the
+//! `top` is fresh memory (`fresh`). A block freed just below `top` gives its bytes back to the
+//! region. When fresh memory runs out the heap grows memory (`growth`): pages that start where the
 //! current region ends extend it, any others open a new region, and pages in between (grown by
 //! someone else) are counted as foreign and never touched. `realloc` resizes in place where it
 //! can (`resize`).
@@ -17,6 +17,7 @@
 mod block;
 #[cfg(feature = "debug-checks")]
 mod debug;
+mod fresh;
 mod growth;
 mod resize;
 mod small;
@@ -24,13 +25,13 @@ mod tlsf;
 #[cfg(any(test, feature = "testing"))]
 mod validate;
 
-use crate::source::{PAGE_SIZE, PageCount, PageSource};
+use crate::source::{PageCount, PageSource};
 use crate::stats::Stats;
 use block::{Block, GRANULE, MIN_BLOCK, WORD, block_size_for};
 use core::alloc::Layout;
 use core::ptr;
 pub use growth::GrowthLog;
-use growth::{MAX_GROWTHS_PER_CALL, RegionHeader};
+use growth::RegionHeader;
 use small::{Freed, SLAB_BYTES, SMALL_ALIGN, SMALL_MAX, Slab, SmallTier, class_of};
 use tlsf::FreeIndex;
 
@@ -65,10 +66,6 @@ impl Limits {
 /// 31 / 39 and 523.4 / 1215.0; 512 gave 36.205 / 31.100, 31 / 40 and 514.5 / 1207.3.
 const SPLIT_MIN: usize = 256;
 
-/// Blocks at least this large may be cut from the high end of fresh memory (see
-/// `RawHeap::placement`).
-const HIGH_PLACEMENT_MIN: usize = PAGE_SIZE;
-
 /// The allocator core over the page source `S`. See the [module docs](self).
 pub struct RawHeap<S: PageSource> {
     source: S,
@@ -94,8 +91,8 @@ pub struct RawHeap<S: PageSource> {
     small: SmallTier,
     stats: Stats,
     growth: GrowthLog,
-    /// Size of the last block of [`HIGH_PLACEMENT_MIN`] or more cut from fresh memory (see
-    /// `RawHeap::placement`); 0 before the first.
+    /// Size of the last block of a page or more cut from fresh memory (see
+    /// `RawHeap::placement` in `fresh.rs`); 0 before the first.
     last_big: usize,
 }
 
@@ -390,92 +387,6 @@ impl<S: PageSource> RawHeap<S> {
         }
         // SAFETY: forwarded from the caller.
         unsafe { self.alloc_fresh(block_size, align) }
-    }
-
-    /// Cut a block from fresh memory, growing memory if needed: its payload, or null. Out of
-    /// line, so that the reuse path stays small.
-    ///
-    /// # Safety
-    /// As for [`alloc`](Self::alloc).
-    #[inline(never)]
-    unsafe fn alloc_fresh(&mut self, block_size: usize, align: usize) -> *mut u8 {
-        self.start();
-        for attempt in 0..MAX_GROWTHS_PER_CALL {
-            if let Some(lowest) = self.top_fits(block_size, align) {
-                let payload = self.placement(lowest, block_size, align, attempt > 0);
-                if block_size >= HIGH_PLACEMENT_MIN {
-                    self.last_big = block_size;
-                }
-                // SAFETY: `top_fits` checked that the block lies in fresh memory, and
-                // `placement` only moves it up within fresh memory.
-                return unsafe { self.cut_from_top(payload, block_size) }.payload();
-            }
-            if !self.grow_for(block_size, align) {
-                return ptr::null_mut();
-            }
-        }
-        ptr::null_mut()
-    }
-
-    /// Move `top` up to `new_top`, past memory now covered by a block \[ref:clean].
-    fn raise_top(&mut self, new_top: *mut u8) {
-        self.top = new_top;
-        if new_top > self.clean {
-            self.clean = new_top;
-        }
-    }
-
-    /// Where a block of `size` aligned to `align` would start if cut from fresh memory now, if
-    /// it fits in the current region.
-    fn top_fits(&self, size: usize, align: usize) -> Option<*mut u8> {
-        if self.top.is_null() {
-            return None;
-        }
-        let payload = aligned_with_gap(self.top.addr(), align)?;
-        let block_end = payload.checked_add(size)?;
-        (block_end <= self.end.addr()).then(|| self.top.with_addr(payload))
-    }
-
-    /// Where to cut a block from fresh memory, given the lowest place it fits.
-    ///
-    /// A block of a page or more that is larger than the last such block goes at the high end of
-    /// fresh memory instead, and the space below becomes a free block. That is a buffer growing
-    /// by allocate-copy-free: once the smaller copy is freed, its space and the free block merge
-    /// below the new copy, and the next, larger copy fits there instead of above (talc #51's
-    /// ratchet: 165 pages instead of 189).
-    ///
-    /// Every other block goes low, and so does a block that memory was `grown` for: then fresh
-    /// memory holds only the block and the rest of its last page, which is worth more above the
-    /// block, for the next one, than below it as a free block too small for blocks of this size
-    /// (32 zeroed buffers of 100,000 bytes, kept: 49 pages instead of 64; with
-    /// `min_grow_pages(4)`, 52 instead of 64).
-    fn placement(&self, lowest: *mut u8, size: usize, align: usize, grown: bool) -> *mut u8 {
-        if size < HIGH_PLACEMENT_MIN || size <= self.last_big || grown {
-            return lowest;
-        }
-        let highest = (self.end.addr() - size) & !(align.max(GRANULE) - 1);
-        if highest - lowest.addr() >= MIN_BLOCK { lowest.with_addr(highest) } else { lowest }
-    }
-
-    /// Cut a block from fresh memory at `payload`; any gap below it becomes a free block.
-    ///
-    /// # Safety
-    /// `payload` came from [`top_fits`](Self::top_fits) for `size` just now.
-    unsafe fn cut_from_top(&mut self, payload: *mut u8, size: usize) -> Block {
-        let gap = payload.addr() - self.top.addr();
-        // SAFETY: the gap and the block lie in fresh memory below `end`, which we own; the block
-        // before `top` is in use [ref:top], so the gap block's PREV_FREE is clear.
-        unsafe {
-            if gap > 0 {
-                let front = Block(self.top);
-                front.set_free(gap);
-                self.free_index.insert(front, gap);
-            }
-            let block = Block(payload);
-            block.set_used(size, gap > 0);
-            self.raise_top(payload.wrapping_add(size));
-            block
-        }
     }
 
     /// Take `size` bytes at `align` out of the free block `block`; what is left on either side

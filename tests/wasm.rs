@@ -1,5 +1,6 @@
 //! growheap as the global allocator inside wasm: run with `cargo test --target wasm32-wasip1`
-//! (wasmtime runner) and `--target wasm32-unknown-unknown` (wasm-bindgen-test in Node).
+//! (wasmtime runner), `--target wasm32-wasip2` (a component, under the wasmtime command line)
+//! and `--target wasm32-unknown-unknown` (wasm-bindgen-test in Node).
 //!
 //! Each test checks the heap's statistics against `memory.size`, the host's own page count.
 #![cfg(growheap_single_thread)]

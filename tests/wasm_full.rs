@@ -3,8 +3,9 @@
 //! neither wrap to 0 there nor hand out a block that ends there.
 //!
 //! A test binary of its own: it leaves memory full, which would starve the growth tests of
-//! `tests/wasm.rs`. Run with `cargo test --target wasm32-wasip1` (wasmtime runner) and
-//! `--target wasm32-unknown-unknown` (wasm-bindgen-test in Node).
+//! `tests/wasm.rs`. Run with `cargo test --target wasm32-wasip1` (wasmtime runner),
+//! `--target wasm32-wasip2` (wasmtime command line) and `--target wasm32-unknown-unknown`
+//! (wasm-bindgen-test in Node).
 #![cfg(growheap_single_thread)]
 
 use core::alloc::{GlobalAlloc, Layout};
