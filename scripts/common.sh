@@ -77,7 +77,7 @@ ensure_msrv() {
     rustup toolchain list | grep -q "^$MSRV-" || rustup toolchain install "$MSRV" --profile minimal
     local installed
     installed="$(rustup target list --toolchain "$MSRV" --installed)"
-    for target in wasm32-unknown-unknown wasm32-wasip1; do
+    for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
         grep -qx "$target" <<<"$installed" || rustup target add "$target" --toolchain "$MSRV"
     done
     export MSRV
