@@ -95,12 +95,14 @@ impl<S: PageSource> GrowHeap<S> {
         self.call(Call::Other, |heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)
     }
 
-    /// Give back to the general pool every slab of small blocks that holds no live block. Up to
-    /// two slabs stay with their class when they empty, so that a block allocated and freed in a
-    /// loop does not take and return a slab each time; `trim` releases those too. Memory is not
-    /// returned to the host (wasm memory cannot shrink), but becomes free for any size.
+    /// Give back to the general pool every slab of small blocks that holds no live block, and
+    /// merge every freed block that waits on a quick list. Up to two slabs stay with their class
+    /// when they empty, so that a block allocated and freed in a loop does not take and return a
+    /// slab each time, and freed blocks under 64 KiB wait whole for a request of their size
+    /// class until memory would grow; `trim` releases both. Memory is not returned to the host
+    /// (wasm memory cannot shrink), but becomes free for any size.
     pub fn trim(&self) {
-        self.heap.with(|heap: &mut RawHeap<S>| heap.release_empty_slabs());
+        self.heap.with(|heap: &mut RawHeap<S>| heap.trim());
     }
 
     /// Run the whole-heap validator (feature `testing`).

@@ -4,7 +4,10 @@
 //! - the **small tier** (`small`): 16 size classes up to 128 bytes, served from 1 KiB slabs of
 //!   one class each, with no per-block header; a slab whose blocks are all free is given back;
 //! - the **coalescing tier** (`block`, `tlsf`): blocks with a one-word header, free blocks on
-//!   two-level segregated lists, neighbours merged on free.
+//!   two-level segregated lists, neighbours merged on free. A freed block under 64 KiB first
+//!   waits whole on a **quick list** of its size class (`quick`) for the next request of that
+//!   class; the quick lists are emptied into the two-level lists, with merging, before memory
+//!   grows.
 //!
 //! Both are fed by the **bump region**: memory is a list of regions, each a run of contiguous
 //! pages (or the initial free space). Blocks tile a region from its start up to `top`; above
@@ -19,6 +22,7 @@ mod block;
 mod debug;
 mod fresh;
 mod growth;
+mod quick;
 mod resize;
 mod small;
 mod tlsf;
@@ -32,6 +36,7 @@ use core::alloc::Layout;
 use core::ptr;
 pub use growth::GrowthLog;
 use growth::RegionHeader;
+use quick::QuickLists;
 use small::{Freed, SLAB_BYTES, SMALL_ALIGN, SMALL_MAX, Slab, SmallTier, class_of};
 use tlsf::FreeIndex;
 
@@ -57,13 +62,18 @@ impl Limits {
 /// Smallest remainder split off a reused free block. A smaller one stays with the block: a
 /// sliver that small is rarely reused and costs a list insert now and a merge later.
 ///
-/// Measured on random-actions in wasm32's layout, alloc+dealloc / with realloc, with four
-/// own-list tries: mean pages over 200 seeds (`growheap-profile seeds 200` and `seeds --realloc
-/// 200`, run on `wasm32-wasip1`), pages on the benchmark's sequence (`growheap-profile
-/// bench-pages`) and fuel per action (`scripts/bench --only growheap,floor,talc --runs 1
-/// --instances 1 --seeds 0`). 64 gave 35.910 / 30.925 mean pages, 32 / 39 pages and 533.6 /
-/// 1228.4 fuel; 128 gave 35.950 / 30.940, 31 / 40 and 529.6 / 1224.0; 256 gives 35.990 / 31.000,
-/// 31 / 39 and 523.4 / 1215.0; 512 gave 36.205 / 31.100, 31 / 40 and 514.5 / 1207.3.
+/// Measured before the quick lists, on random-actions in wasm32's layout, alloc+dealloc / with
+/// realloc, with four own-list tries: mean pages over 200 seeds (`growheap-profile seeds 200` and
+/// `seeds --realloc 200`, run on `wasm32-wasip1`), pages on the benchmark's sequence
+/// (`growheap-profile bench-pages`) and fuel per action (`scripts/bench --only growheap,floor,talc
+/// --runs 1 --instances 1 --seeds 0`). 64 gave 35.910 / 30.925 mean pages, 32 / 39 pages and
+/// 533.6 / 1228.4 fuel; 128 gave 35.950 / 30.940, 31 / 40 and 529.6 / 1224.0; 256 gave
+/// 35.990 / 31.000, 31 / 39 and 523.4 / 1215.0; 512 gave 36.205 / 31.100, 31 / 40 and
+/// 514.5 / 1207.3. With the quick lists (trial builds, `scripts/bench --only growheap,floor
+/// --workloads random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds
+/// 100`: fuel, pages on the benchmark's sequence, mean pages over seeds 1 to 100), 128 gave
+/// 445.0 / 1097.8, 33 / 42 and 40.25 / 32.56; 256 gives 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65;
+/// 512 gave 441.4 / 1100.0, 33 / 42 and 40.20 / 32.64, and small objects 29 pages instead of 28.
 const SPLIT_MIN: usize = 256;
 
 /// The allocator core over the page source `S`. See the [module docs](self).
@@ -88,6 +98,9 @@ pub struct RawHeap<S: PageSource> {
     /// someone else.
     frontier: PageCount,
     free_index: FreeIndex,
+    /// Freed blocks of the coalescing tier waiting whole for a request of their class; they
+    /// look in use to the rest of the heap.
+    quick: QuickLists,
     small: SmallTier,
     stats: Stats,
     growth: GrowthLog,
@@ -113,6 +126,7 @@ impl<S: PageSource> RawHeap<S> {
             region: ptr::null_mut(),
             frontier: PageCount(0),
             free_index: FreeIndex::new(),
+            quick: QuickLists::new(),
             small: SmallTier::new(),
             stats: Stats::ZERO,
             growth: GrowthLog::EMPTY,
@@ -249,6 +263,7 @@ impl<S: PageSource> RawHeap<S> {
     /// As for [`alloc`](Self::alloc).
     pub unsafe fn reserve(&mut self, bytes: usize) -> bool {
         self.start();
+        self.flush_quick();
         // A small request may need a whole new slab, aligned to its size.
         let (request, align) =
             if bytes <= SMALL_MAX { (SLAB_BYTES - WORD, SLAB_BYTES) } else { (bytes, GRANULE) };
@@ -300,8 +315,16 @@ impl<S: PageSource> RawHeap<S> {
             unsafe {
                 block.write_bytes(POISON, size)
             };
-            // SAFETY: a large block has a valid header.
-            unsafe { self.free_large(Block(block)) };
+            // SAFETY: a large block has a valid header; nobody uses it any more, so it may wait
+            // on a quick list. One that ends at `top` goes back to fresh memory instead.
+            unsafe {
+                let block = Block(block);
+                let size = block.size();
+                let at_top = block.payload().wrapping_add(size) == self.top;
+                if at_top || !self.quick.push(block.payload(), size) {
+                    self.free_large(block);
+                }
+            }
         }
     }
 
@@ -350,9 +373,27 @@ impl<S: PageSource> RawHeap<S> {
         }
     }
 
+    /// Merge every block waiting on a quick list into the coalescing tier, and give back every
+    /// slab that holds no live block, including the ones kept as their class's current slab.
+    /// After everything is freed, this leaves the heap with no block at all.
+    pub fn trim(&mut self) {
+        self.flush_quick();
+        self.release_empty_slabs();
+    }
+
+    /// Merge every block waiting on a quick list into the coalescing tier. Done before memory
+    /// grows, so that growth happens only when no free block fits.
+    #[inline(never)]
+    fn flush_quick(&mut self) {
+        let mut quick = core::mem::replace(&mut self.quick, QuickLists::new());
+        // SAFETY: the quick lists hold only in-use blocks of the coalescing tier that nobody
+        // uses any more, each listed once.
+        unsafe { quick.drain(|block| self.free_large(Block(block))) };
+    }
+
     /// Give back every slab that holds no live block, including the ones kept as their class's
-    /// current slab. After everything is freed, this leaves the heap with no block at all.
-    pub fn release_empty_slabs(&mut self) {
+    /// current slab.
+    fn release_empty_slabs(&mut self) {
         let mut empty = [ptr::null_mut::<Slab>(); small::CLASS_COUNT];
         for (slot, slab) in empty.iter_mut().zip(self.small.detach_empty_current()) {
             *slot = slab;
@@ -364,17 +405,25 @@ impl<S: PageSource> RawHeap<S> {
         }
     }
 
-    /// A block of the coalescing tier: its payload, or null when memory cannot be had. Reuses a
-    /// free block if one fits, else cuts fresh memory ([`alloc_fresh`](Self::alloc_fresh)) if
-    /// `fresh_too`, else gives null: with `fresh_too` false it never grows memory. One function
-    /// for both, so that the search and split of a free block are compiled once where the
-    /// module is built for size (inlined, `fresh_too` is a constant).
+    /// A block of the coalescing tier: its payload, or null when memory cannot be had. Takes a
+    /// block from its class's quick list, else reuses a free block if one fits, else cuts fresh
+    /// memory ([`alloc_fresh`](Self::alloc_fresh)) if `fresh_too` (emptying the quick lists
+    /// first when fresh memory is short), else gives null: with `fresh_too` false it never grows
+    /// memory. One function for both, so that the search and split of a free block are compiled
+    /// once where the module is built for size (inlined, `fresh_too` is a constant).
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
     #[inline]
     unsafe fn alloc_large(&mut self, size: usize, align: usize, fresh_too: bool) -> *mut u8 {
         let Some(block_size) = block_size_for(size) else { return ptr::null_mut() };
+        if align <= GRANULE {
+            // SAFETY: the quick lists hold only blocks the heap kept; a kept block stays in use.
+            let kept = unsafe { self.quick.pop(block_size) };
+            if !kept.is_null() {
+                return kept;
+            }
+        }
         let Some(search) = search_size(block_size, align) else { return ptr::null_mut() };
         // SAFETY: the index holds only our free blocks.
         let free = unsafe { self.free_index.take_fitting(search) };
@@ -384,6 +433,16 @@ impl<S: PageSource> RawHeap<S> {
         }
         if !fresh_too {
             return free;
+        }
+        if !self.quick.is_empty() && self.top_fits(block_size, align).is_none() {
+            // Memory would grow: merge the kept blocks first and look again.
+            self.flush_quick();
+            // SAFETY: as above.
+            let free = unsafe { self.free_index.take_fitting(search) };
+            if !free.is_null() {
+                // SAFETY: as above.
+                return unsafe { self.use_free_block(Block(free), block_size, align).payload() };
+            }
         }
         // SAFETY: forwarded from the caller.
         unsafe { self.alloc_fresh(block_size, align) }

@@ -40,22 +40,48 @@ fn a_small_double_free_is_caught() {
     assert_eq!(heap.check_free(keep, layout(24)), Ok(()));
 }
 
+/// Blocks of 64 KiB or more are merged at once; smaller ones first wait on a quick list.
+const MERGED_AT_ONCE: usize = 70_000;
+
 #[test]
 fn a_large_double_free_is_caught_even_after_merging() {
+    let mut heap = heap();
+    let first = alloc(&mut heap, MERGED_AT_ONCE);
+    let second = alloc(&mut heap, MERGED_AT_ONCE);
+    let _pin = alloc(&mut heap, MERGED_AT_ONCE);
+    free(&mut heap, first, MERGED_AT_ONCE);
+    assert_eq!(heap.check_free(first, layout(MERGED_AT_ONCE)), Err(FreeError::DoubleFree { ptr: first }));
+    // `second` merges into the free block before it: its header must still say "free".
+    free(&mut heap, second, MERGED_AT_ONCE);
+    assert_eq!(heap.check_free(second, layout(MERGED_AT_ONCE)), Err(FreeError::DoubleFree { ptr: second }));
+}
+
+#[test]
+fn a_double_free_of_a_block_on_a_quick_list_is_caught() {
     let mut heap = heap();
     let first = alloc(&mut heap, 5000);
     let second = alloc(&mut heap, 5000);
     let _pin = alloc(&mut heap, 5000);
     free(&mut heap, first, 5000);
-    assert_eq!(heap.check_free(first, layout(5000)), Err(FreeError::DoubleFree { ptr: first }));
-    // `second` merges into the free block before it: its header must still say "free".
     free(&mut heap, second, 5000);
+    // Both wait whole on the same quick list, their headers still saying "in use".
+    assert_eq!(heap.validate().map(|report| report.kept_blocks), Ok(2));
+    assert_eq!(heap.check_free(first, layout(5000)), Err(FreeError::DoubleFree { ptr: first }));
+    assert_eq!(heap.check_free(second, layout(5000)), Err(FreeError::DoubleFree { ptr: second }));
+    // Merged by `trim`, they are one free block, and still not free twice.
+    heap.trim();
+    assert_eq!(heap.validate().map(|report| (report.kept_blocks, report.free_blocks)), Ok((0, 1)));
+    assert_eq!(heap.check_free(first, layout(5000)), Err(FreeError::DoubleFree { ptr: first }));
     assert_eq!(heap.check_free(second, layout(5000)), Err(FreeError::DoubleFree { ptr: second }));
 }
 
 #[test]
 fn a_block_given_back_to_fresh_memory_is_not_live() {
     let mut heap = heap();
+    let block = alloc(&mut heap, MERGED_AT_ONCE);
+    free(&mut heap, block, MERGED_AT_ONCE);
+    assert_eq!(heap.check_free(block, layout(MERGED_AT_ONCE)), Err(FreeError::NotLive { ptr: block }));
+    // A smaller block that ends at the top goes back too, rather than wait on a quick list.
     let block = alloc(&mut heap, 5000);
     free(&mut heap, block, 5000);
     assert_eq!(heap.check_free(block, layout(5000)), Err(FreeError::NotLive { ptr: block }));

@@ -96,7 +96,7 @@ impl<S: PageSource> RawHeap<S> {
         // SAFETY: `ptr` lies in handed-out memory of a region (checked above) and is
         // GRANULE-aligned, so the word before it is inside the region too.
         let (block_size, free, slab) = unsafe { (block.size(), block.is_free(), block.is_slab()) };
-        if free {
+        if free || self.quick.holds(ptr, block_size) {
             return Err(FreeError::DoubleFree { ptr });
         }
         if slab || block_size_for(size).is_none_or(|needed| block_size < needed) {

@@ -88,18 +88,21 @@ impl<S: PageSource> RawHeap<S> {
     /// fits. Never grows memory.
     ///
     /// Shrunk in place, the block would keep the front of its old space and split the rest off
-    /// behind it, so a later request as large as the old block finds no room there. Moved, it
-    /// takes a hole that fits, as a new allocation of its size would. The copy is at most the
-    /// new size, so at most half the space it frees. Measured on random-actions with realloc in
-    /// wasm32's layout (`growheap-profile bench-pages` and `seeds --realloc 200` run on
-    /// `wasm32-wasip1`, see `bench/README.md`): the benchmark's sequence grows 39 pages instead
-    /// of 41, and the mean over 200 seeds falls from 32.08 to 31.00 pages. The price is the copies:
-    /// 1214.3 fuel per action instead of 1034.9 (`scripts/bench`), since wasmtime
-    /// charges `memory.copy` per byte, and 5% of the wall-clock speed under wasmtime, 8% under
-    /// Node (`scripts/bench --only growheap,std-dlmalloc,talc,floor --workloads
-    /// random-actions-realloc --seeds 0` on both builds, one after the other). In trial builds,
-    /// moving on every shrink gave 30.55 mean pages for 1626.5 fuel, and moving at a quarter or
-    /// less 31.70 for 1084.7.
+    /// behind it, so a later request as large as the old block finds no room there. Moved, it takes
+    /// a hole that fits, as a new allocation of its size would. The copy is at most the new size,
+    /// so at most half the space it frees. Measured before the quick lists, on random-actions with
+    /// realloc in wasm32's layout (`growheap-profile bench-pages` and `seeds --realloc 200` run on
+    /// `wasm32-wasip1`, see `bench/README.md`): the benchmark's sequence grows 39 pages instead of
+    /// 41, and the mean over 200 seeds falls from 32.08 to 31.00 pages. The price is the copies:
+    /// 1214.3 fuel per action instead of 1034.9 (`scripts/bench`), since wasmtime charges
+    /// `memory.copy` per byte, and 5% of the wall-clock speed under wasmtime, 8% under Node
+    /// (`scripts/bench --only growheap,std-dlmalloc,talc,floor --workloads random-actions-realloc
+    /// --seeds 0` on both builds, one after the other). In trial builds, moving on every shrink
+    /// gave 30.55 mean pages for 1626.5 fuel, and moving at a quarter or less 31.70 for 1084.7.
+    /// With the quick lists the trade is the same (`scripts/bench --only growheap,floor --workloads
+    /// random-actions-realloc --runs 1 --instances 1 --seeds 100` on trial builds): 43 pages and
+    /// 32.65 mean pages over seeds 1 to 100 for 1088.4 fuel; without the move, 44 and 33.75 for
+    /// 919.3.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc); `block` is a live block of the coalescing tier, allocated

@@ -1,5 +1,6 @@
 //! The whole-heap validator (feature `testing`): walks every region, block, list and slab and
-//! checks each invariant written on the fields of [`RawHeap`], [`FreeIndex`] and [`SmallTier`].
+//! checks each invariant written on the fields of [`RawHeap`], [`FreeIndex`], [`QuickLists`]
+//! and [`SmallTier`].
 //!
 //! It costs a walk over the whole heap, so tests call it after every step and release builds
 //! never compile it.
@@ -9,6 +10,7 @@ extern crate std;
 use super::RawHeap;
 use super::block::{Block, GRANULE, MIN_BLOCK, WORD};
 use super::growth::{FIRST_PAYLOAD, RegionHeader};
+use super::quick::{QUICK_PER_CLASS, QuickLists};
 use super::small::{CLASS_COUNT, KEPT_EMPTY_MAX, SLAB_BYTES, Slab, SmallTier, class_size};
 use super::tlsf::FreeIndex;
 use crate::source::PageSource;
@@ -24,8 +26,10 @@ pub type ValidationError = String;
 pub struct HeapReport {
     /// Regions of contiguous memory.
     pub regions: usize,
-    /// In-use blocks of the coalescing tier, slabs excluded.
+    /// In-use blocks of the coalescing tier, slabs and kept blocks excluded.
     pub used_blocks: usize,
+    /// Freed blocks of the coalescing tier waiting whole on a quick list.
+    pub kept_blocks: usize,
     /// Free blocks of the coalescing tier.
     pub free_blocks: usize,
     /// Bytes in free blocks of the coalescing tier.
@@ -41,6 +45,10 @@ pub struct HeapReport {
     /// Bytes spanned by all regions.
     pub region_bytes: usize,
 }
+
+/// Blocks found by the walk: free ones and in-use ones (payload -> size), and slabs.
+type FoundBlocks<'a> =
+    (&'a mut BTreeMap<usize, usize>, &'a mut BTreeMap<usize, usize>, &'a mut BTreeMap<usize, (Block, usize)>);
 
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
@@ -60,6 +68,7 @@ impl<S: PageSource> RawHeap<S> {
         let mut report = HeapReport::default();
         // Payload -> size of every free block and every slab found by the walk.
         let mut free_blocks = BTreeMap::new();
+        let mut used_blocks = BTreeMap::new();
         let mut slabs = BTreeMap::new();
         let mut region = self.region;
         let mut later_region_start = usize::MAX;
@@ -72,8 +81,9 @@ impl<S: PageSource> RawHeap<S> {
             later_region_start = region.addr();
             report.regions += 1;
             report.region_bytes += end.addr() - region.addr();
+            let found = (&mut free_blocks, &mut used_blocks, &mut slabs);
             // SAFETY: the walk stays inside the region, whose blocks tile it.
-            unsafe { self.walk_region(region, end, current, &mut report, &mut free_blocks, &mut slabs)? };
+            unsafe { self.walk_region(region, end, current, &mut report, found)? };
             region = previous;
         }
         ensure!(
@@ -84,6 +94,7 @@ impl<S: PageSource> RawHeap<S> {
             self.end
         );
         self.check_free_index(&free_blocks)?;
+        self.check_quick_lists(&used_blocks, &mut report)?;
         self.check_small_tier(&slabs, &mut report)?;
         self.check_stats(&report)?;
         Ok(report)
@@ -97,9 +108,9 @@ impl<S: PageSource> RawHeap<S> {
         end: *mut u8,
         current: bool,
         report: &mut HeapReport,
-        free_blocks: &mut BTreeMap<usize, usize>,
-        slabs: &mut BTreeMap<usize, (Block, usize)>,
+        found: FoundBlocks<'_>,
     ) -> Result<(), String> {
+        let (free_blocks, used_blocks, slabs) = found;
         let mut block = Block(region.cast::<u8>().wrapping_add(FIRST_PAYLOAD));
         let mut prev_free = false;
         loop {
@@ -143,6 +154,7 @@ impl<S: PageSource> RawHeap<S> {
                 slabs.insert(block.payload().addr(), (block, size));
                 report.slabs += 1;
             } else {
+                used_blocks.insert(block.payload().addr(), size);
                 report.used_blocks += 1;
             }
             prev_free = is_free;
@@ -172,6 +184,41 @@ impl<S: PageSource> RawHeap<S> {
             }
         }
         ensure!(listed == free_blocks.len(), "{} free blocks, {listed} listed", free_blocks.len());
+        Ok(())
+    }
+
+    /// Every kept block is an in-use block of a region, on the list of its class, once; the
+    /// counts agree. Kept blocks are taken out of `report.used_blocks`.
+    fn check_quick_lists(
+        &self,
+        used_blocks: &BTreeMap<usize, usize>,
+        report: &mut HeapReport,
+    ) -> Result<(), String> {
+        let (lists, total) = self.quick.lists();
+        let mut kept = BTreeSet::new();
+        for (class, head, count) in lists {
+            ensure!(count <= QUICK_PER_CLASS, "quick list {class} holds {count} blocks");
+            let mut node = head;
+            let mut length = 0;
+            while !node.is_null() {
+                let size = used_blocks.get(&node.addr()).copied();
+                ensure!(size.is_some(), "kept block {node:p} is not an in-use block of any region");
+                let size = size.unwrap_or(0);
+                ensure!(
+                    QuickLists::class_for(size) == Some(class),
+                    "kept block {node:p} of {size} on list {class}"
+                );
+                ensure!(kept.insert(node.addr()), "quick list {class} cycles or shares {node:p}");
+                length += 1;
+                // SAFETY: a kept block is an in-use block of the heap (checked above), holding
+                // its next link in its first word.
+                node = unsafe { node.cast::<*mut u8>().read() };
+            }
+            ensure!(length == usize::from(count), "quick list {class}: {length} blocks, counted {count}");
+        }
+        ensure!(kept.len() == total, "{} kept blocks, counted {total}", kept.len());
+        report.kept_blocks = kept.len();
+        report.used_blocks -= kept.len();
         Ok(())
     }
 

@@ -200,6 +200,11 @@ impl Checked {
         ok
     }
 
+    /// Merge the blocks waiting on quick lists and release empty slabs (`RawHeap::trim`).
+    pub fn trim(&mut self) {
+        self.heap.trim();
+    }
+
     pub fn free_all(&mut self) {
         let ptrs: Vec<_> = self.live.values().map(|l| l.ptr).collect();
         for ptr in ptrs {
@@ -267,12 +272,12 @@ impl Checked {
         self.validate_heap()
     }
 
-    /// After everything is freed and the empty slabs are released, the heap holds no block and
+    /// After everything is freed and the heap is trimmed, the heap holds no block and
     /// one allocation as large as the current region's whole free space succeeds without
     /// growing: no fragmentation was leaked.
     pub fn check_reuse_after_free_all(&mut self) {
         assert_eq!(self.live_count(), 0, "free everything first");
-        self.heap.release_empty_slabs();
+        self.heap.trim();
         let report = self.validate();
         assert_eq!((report.used_blocks, report.slabs), (0, 0), "blocks left after freeing all: {report:?}");
         // Each closed region is one free block at most; the current one is all fresh memory.

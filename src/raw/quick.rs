@@ -1,0 +1,262 @@
+//! Quick lists: freed blocks of the coalescing tier kept whole, by size class, for the next
+//! request of their class.
+//!
+//! A free that merges its block with its neighbours and files the result on a two-level list, and
+//! an allocation that finds it there and splits it again, touch the block's neighbours and the
+//! list heads each time. Most blocks freed are soon asked for again at about the same size, so a
+//! freed block under [`QUICK_MAX`] bytes first goes on the quick list of its class instead: one
+//! link written into the block itself, nothing else touched. The next request of that class pops
+//! it whole.
+//!
+//! A block on a quick list still looks in use to its neighbours, so it is never merged while it
+//! waits. Before memory grows, the heap empties every quick list into the coalescing tier
+//! (`RawHeap::flush_quick`), so that growth still happens only when no free block fits; so does
+//! `trim`. Each class keeps at most [`QUICK_PER_CLASS`] blocks; a free past that goes to the
+//! coalescing tier at once.
+//!
+//! Classes split each power of two into [`CLASSES_PER_DOUBLING`] steps. A block of size `s`
+//! waits on the list of the largest class bound at or below `s`; a request of `b` bytes looks on
+//! the list of the smallest bound at or above `b`. So every block on that list is large enough,
+//! and less than three steps (3/16 of the request) larger than asked. When that list is empty,
+//! the request also takes the newest block of the list below, if it is large enough: that is
+//! often one freed with this very size.
+
+use super::block::{Block, GRANULE};
+use core::ptr;
+
+/// Blocks of this size or more never wait on a quick list: they are merged at once. Measured
+/// with `scripts/bench --only growheap,floor --workloads
+/// random-actions,small-objects,ratchet,page-churn,wee-alloc-106,zeroed-buffers --runs 1
+/// --instances 1 --seeds 0` on trial builds (fuel per action or step; pages did not change):
+/// 4 KiB gave random-actions 491.3 and talc #51's ratchet 682.1; 64 KiB gives 443.5 and 830.3;
+/// 1 MiB gave 446.5 and 3902.1, and page churn 463.1 instead of 390.1. Random-actions asks for
+/// at most 10,000 bytes; the patterns that move multi-page buffers pay for keeping them.
+pub(crate) const QUICK_MAX: usize = 65536;
+
+/// log2 of the classes per power of two.
+const STEP_LOG: u32 = 4;
+/// Classes per power of two. Measured on trial builds with `scripts/bench --only growheap,floor
+/// --workloads random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds
+/// 100`: random-actions in both modes (alloc+dealloc / with realloc), fuel per action, pages on
+/// the benchmark's sequence and mean pages over seeds 1 to 100. With 8 blocks per class, 4
+/// classes gave 446.0 / 1028.7 fuel, 35 / 45 pages and 42.78 / 34.48 mean pages; 8 gave 440.6 /
+/// 1053.8, 34 / 45 and 41.06 / 33.26; 16 gave 452.2 / 1119.4, 33 / 42 and 40.11 / 32.80.
+/// Without quick lists: 523.4 / 1215.0, 31 / 39 and 38.76 / 31.00. 16 costs the fewest pages.
+pub(crate) const CLASSES_PER_DOUBLING: usize = 1 << STEP_LOG;
+/// The smallest block of the coalescing tier is a granule or more: classes start at its power.
+const FIRST_LOG: u32 = GRANULE.trailing_zeros();
+/// Number of classes: every power of two from `GRANULE` up to `QUICK_MAX`.
+const CLASS_COUNT: usize = (QUICK_MAX.trailing_zeros() - FIRST_LOG) as usize * CLASSES_PER_DOUBLING;
+/// Slots of the per-class arrays: a power of two, so that `% CLASS_SLOTS` proves an index in
+/// bounds and the compiler drops the check, with room for one more class, that of `QUICK_MAX`
+/// itself: a request in the last step below `QUICK_MAX` looks there and finds it empty.
+const CLASS_SLOTS: usize = (CLASS_COUNT + 1).next_power_of_two();
+
+/// Most blocks a class keeps. Measured as for [`CLASSES_PER_DOUBLING`], with 16 classes: 2 gave
+/// 459.4 / 1114.3 fuel, 33 / 42 pages and 40.36 / 32.65 mean pages; 3 gave 449.1 / 1100.9, 33 /
+/// 42 and 40.26 / 32.58; 4 give 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65; 8 gave 452.2 /
+/// 1119.4, 33 / 42 and 40.11 / 32.80; 16 gave 463.4 / 1127.2, 32 / 43 and 40.08 / 32.77. Fewer
+/// blocks per class mean fewer hits, more hold more blocks unmerged, which makes each flush dearer.
+pub(crate) const QUICK_PER_CLASS: u8 = 4;
+
+static_assertions::const_assert!(QUICK_MAX.is_power_of_two() && QUICK_MAX > GRANULE);
+static_assertions::const_assert!(CLASS_SLOTS <= 256);
+// The class of `QUICK_MAX` has a slot of its own: the modulo never folds it onto a small class.
+static_assertions::const_assert_eq!(class_at_or_below(QUICK_MAX), CLASS_COUNT);
+
+/// The class whose bound is the largest at or below `size` (`GRANULE <= size < QUICK_MAX`).
+const fn class_at_or_below(size: usize) -> usize {
+    let log = usize::BITS - 1 - size.leading_zeros();
+    let step = (size >> (log - STEP_LOG)) & (CLASSES_PER_DOUBLING - 1);
+    (((log - FIRST_LOG) as usize) * CLASSES_PER_DOUBLING + step) % CLASS_SLOTS
+}
+
+/// The class whose bound is the smallest at or above `size` (`GRANULE <= size < QUICK_MAX`); for
+/// a size in the last step below `QUICK_MAX`, the class of `QUICK_MAX` itself, which stays empty.
+const fn class_at_or_above(size: usize) -> usize {
+    let log = usize::BITS - 1 - size.leading_zeros();
+    let step = 1 << (log - STEP_LOG);
+    // Cannot overflow: `size < QUICK_MAX`.
+    class_at_or_below((size + step - 1) & !(step - 1))
+}
+
+/// The quick lists. See the [module docs](self).
+pub(crate) struct QuickLists {
+    /// Head of each class's singly linked list (payload pointers, linked through their first
+    /// word), or null.
+    heads: [*mut u8; CLASS_SLOTS],
+    /// Blocks on each class's list.
+    counts: [u8; CLASS_SLOTS],
+    /// Blocks on all lists: zero means there is nothing to flush.
+    total: usize,
+}
+
+impl QuickLists {
+    pub(crate) const fn new() -> Self {
+        QuickLists { heads: [ptr::null_mut(); CLASS_SLOTS], counts: [0; CLASS_SLOTS], total: 0 }
+    }
+
+    /// Whether any block waits.
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Keep the in-use block `block` of `size` bytes for a later request: false, and nothing
+    /// kept, when it is too large or its class is full.
+    ///
+    /// # Safety
+    /// `block` is an in-use block of the coalescing tier of `size` bytes that nobody uses any
+    /// more; its first word is ours to write.
+    #[inline(always)]
+    pub(crate) unsafe fn push(&mut self, block: *mut u8, size: usize) -> bool {
+        if size >= QUICK_MAX {
+            return false;
+        }
+        let class = class_at_or_below(size);
+        if self.counts[class] >= QUICK_PER_CLASS {
+            return false;
+        }
+        // SAFETY: the caller gives us the block's payload, at least a granule long.
+        unsafe { block.cast::<*mut u8>().write(self.heads[class]) };
+        self.heads[class] = block;
+        self.counts[class] += 1;
+        self.total += 1;
+        true
+    }
+
+    /// A kept block of at least `size` bytes (and less than 3/16 more), or null.
+    ///
+    /// # Safety
+    /// The lists hold only blocks kept by [`push`](Self::push) and not taken since.
+    #[inline(always)]
+    pub(crate) unsafe fn pop(&mut self, size: usize) -> *mut u8 {
+        if size >= QUICK_MAX {
+            return ptr::null_mut();
+        }
+        let mut class = class_at_or_above(size);
+        let mut head = self.heads[class];
+        if head.is_null() {
+            // The list below holds blocks both smaller and larger than `size`; its newest is
+            // often one freed with this very size.
+            class = class_at_or_below(size);
+            head = self.heads[class];
+            // SAFETY: a kept block is an in-use block, whose header is valid.
+            if head.is_null() || unsafe { Block(head).size() } < size {
+                return ptr::null_mut();
+            }
+        }
+        // SAFETY: a kept block holds the next link in its first word.
+        self.heads[class] = unsafe { head.cast::<*mut u8>().read() };
+        self.counts[class] -= 1;
+        self.total -= 1;
+        head
+    }
+
+    /// Take every kept block off its list, handing each to `release`.
+    ///
+    /// # Safety
+    /// As for [`pop`](Self::pop).
+    pub(crate) unsafe fn drain(&mut self, mut release: impl FnMut(*mut u8)) {
+        for (head, count) in self.heads.iter_mut().zip(self.counts.iter_mut()) {
+            let mut node = core::mem::replace(head, ptr::null_mut());
+            *count = 0;
+            while !node.is_null() {
+                // SAFETY: a kept block holds the next link in its first word; it is read before
+                // `release` may overwrite it.
+                let next = unsafe { node.cast::<*mut u8>().read() };
+                release(node);
+                node = next;
+            }
+        }
+        self.total = 0;
+    }
+
+    /// Whether `block`, of `size` bytes, waits on its class's list (feature `debug-checks`:
+    /// a second free of a kept block).
+    #[cfg(feature = "debug-checks")]
+    pub(crate) fn holds(&self, block: *mut u8, size: usize) -> bool {
+        if size >= QUICK_MAX {
+            return false;
+        }
+        let mut node = self.heads[class_at_or_below(size)];
+        while !node.is_null() {
+            if node == block {
+                return true;
+            }
+            // SAFETY: a kept block holds the next link in its first word.
+            node = unsafe { node.cast::<*mut u8>().read() };
+        }
+        false
+    }
+
+    /// Every list with its class, length and total, for the validator.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn lists(&self) -> (impl Iterator<Item = (usize, *mut u8, u8)> + '_, usize) {
+        let lists = self.heads.iter().zip(&self.counts).enumerate().map(|(c, (&h, &n))| (c, h, n));
+        (lists, self.total)
+    }
+
+    /// The class a kept block of `size` belongs to, for the validator.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn class_for(size: usize) -> Option<usize> {
+        (size < QUICK_MAX).then(|| class_at_or_below(size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_block_on_the_list_a_request_reads_is_large_enough() {
+        // Block sizes are multiples of the granule: the smallest and largest of each class.
+        let mut bounds = [(usize::MAX, 0); CLASS_SLOTS];
+        for size in (GRANULE..QUICK_MAX).step_by(GRANULE) {
+            let (low, high) = &mut bounds[class_at_or_below(size)];
+            (*low, *high) = ((*low).min(size), (*high).max(size));
+        }
+        for request in (GRANULE..QUICK_MAX).step_by(GRANULE) {
+            let class = class_at_or_above(request);
+            let (smallest, largest) = bounds[class];
+            if smallest == usize::MAX {
+                // Rounded up to QUICK_MAX: a class no block is kept in.
+                assert_eq!(class, CLASS_COUNT, "request {request}");
+                continue;
+            }
+            assert!(smallest >= request, "request {request}: class {class} holds {smallest}");
+            assert!((largest - request) * CLASSES_PER_DOUBLING < request * 3, "request {request}");
+        }
+    }
+
+    #[test]
+    fn classes_are_in_range_and_ordered() {
+        let mut last = 0;
+        for size in (GRANULE..QUICK_MAX).step_by(GRANULE) {
+            let class = class_at_or_below(size);
+            assert!(class < CLASS_COUNT && class >= last, "size {size}: class {class} after {last}");
+            last = class;
+        }
+    }
+
+    #[test]
+    fn a_full_class_and_a_large_block_are_refused() {
+        let mut lists = QuickLists::new();
+        let mut blocks = [[0usize; 4]; QUICK_PER_CLASS as usize + 1];
+        for block in &mut blocks[..QUICK_PER_CLASS as usize] {
+            // SAFETY: each block is a live local array of 32 bytes, unused otherwise.
+            assert!(unsafe { lists.push(block.as_mut_ptr().cast(), 32) });
+        }
+        let extra = blocks[QUICK_PER_CLASS as usize].as_mut_ptr().cast();
+        // SAFETY: as above.
+        unsafe {
+            assert!(!lists.push(extra, 32));
+            assert!(!lists.push(extra, QUICK_MAX));
+            assert!(lists.pop(QUICK_MAX).is_null());
+            assert!(!lists.pop(32).is_null());
+            let mut drained = 0;
+            lists.drain(|_| drained += 1);
+            assert_eq!(drained, QUICK_PER_CLASS as usize - 1);
+            assert!(lists.is_empty() && lists.pop(32).is_null());
+        }
+    }
+}
