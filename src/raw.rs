@@ -246,7 +246,7 @@ impl<S: PageSource> RawHeap<S> {
                     return moved;
                 }
                 ptr::copy_nonoverlapping(block, moved, old_size.min(new_size));
-                self.free_block(block, old_size, align);
+                self.free_moved(block, old_size, align);
                 moved
             }
         };
@@ -326,6 +326,17 @@ impl<S: PageSource> RawHeap<S> {
                 }
             }
         }
+    }
+
+    /// [`free_block`](Self::free_block) out of line, for the old space of a block that moved:
+    /// `realloc` has two such frees, and a move costs a copy anyway.
+    ///
+    /// # Safety
+    /// As for [`free_block`](Self::free_block).
+    #[inline(never)]
+    unsafe fn free_moved(&mut self, block: *mut u8, size: usize, align: usize) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free_block(block, size, align) }
     }
 
     /// Free a block of the small tier. Out of line, as `alloc_small` is: the common free is of

@@ -116,7 +116,7 @@ impl<S: PageSource> RawHeap<S> {
             let moved = self.alloc_large(new_size, align, false);
             if !moved.is_null() {
                 ptr::copy_nonoverlapping(block.payload(), moved, old_size.min(new_size));
-                self.free_block(block.payload(), old_size, align);
+                self.free_moved(block.payload(), old_size, align);
             }
             moved
         }
