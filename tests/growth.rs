@@ -180,28 +180,6 @@ fn a_block_shrunk_to_half_or_less_moves_into_a_fitting_hole_and_frees_its_space_
 }
 
 #[test]
-fn realloc_grows_into_a_neighbour_that_waits_on_a_quick_list() {
-    for mut heap in both_starts(64) {
-        let block = heap.alloc(3000, 8).unwrap();
-        let neighbour = heap.alloc(3000, 8).unwrap();
-        // 64 KiB or more: merged at once, so a free block follows the neighbour.
-        let behind = heap.alloc(70_000, 8).unwrap();
-        let _pin = heap.alloc(3000, 8).unwrap();
-        heap.dealloc(behind);
-        heap.dealloc(neighbour);
-        assert_eq!(heap.validate().kept_blocks, 1, "the neighbour waits on a quick list");
-        let pages = heap.stats().pages_grown;
-        // `Checked` verifies the kept bytes and validates the heap after every call.
-        assert_eq!(heap.realloc(block, 4000).unwrap(), block, "grown in place");
-        assert_eq!(heap.validate().kept_blocks, 0, "the neighbour was taken off its list");
-        // What is left of the neighbour merged with the free block behind it.
-        assert!(heap.alloc(71_000, 8).unwrap() < behind, "the rest and the free block are one");
-        assert_eq!(heap.stats().pages_grown, pages);
-        heap.free_all();
-    }
-}
-
-#[test]
 fn a_block_shrunk_by_less_than_half_or_with_no_hole_to_take_stays_in_place() {
     for mut heap in both_starts(64) {
         // The hole would hold 12,000 bytes, but that is more than half of the block.

@@ -64,7 +64,7 @@ static_assertions::const_assert!(CLASS_SLOTS <= 256);
 // The class of `QUICK_MAX` has a slot of its own: the modulo never folds it onto a small class.
 static_assertions::const_assert_eq!(class_at_or_below(QUICK_MAX), CLASS_COUNT);
 
-/// The class whose bound is the largest at or below `size` (`GRANULE <= size <= QUICK_MAX`).
+/// The class whose bound is the largest at or below `size` (`GRANULE <= size < QUICK_MAX`).
 const fn class_at_or_below(size: usize) -> usize {
     let log = usize::BITS - 1 - size.leading_zeros();
     let step = (size >> (log - STEP_LOG)) & (CLASSES_PER_DOUBLING - 1);
@@ -150,33 +150,6 @@ impl QuickLists {
         self.counts[class] -= 1;
         self.total -= 1;
         head
-    }
-
-    /// Take `block`, of `size` bytes, off its list if it waits there: whether it did. At most
-    /// [`QUICK_PER_CLASS`] blocks are looked at.
-    ///
-    /// # Safety
-    /// As for [`pop`](Self::pop).
-    pub(crate) unsafe fn take(&mut self, block: *mut u8, size: usize) -> bool {
-        if !(GRANULE..QUICK_MAX).contains(&size) {
-            return false;
-        }
-        let class = class_at_or_below(size);
-        let mut link: *mut *mut u8 = &mut self.heads[class];
-        // SAFETY: `link` is the list head or the first word of a kept block, which holds the
-        // next link; the list ends in null.
-        unsafe {
-            while !(*link).is_null() {
-                if *link == block {
-                    *link = block.cast::<*mut u8>().read();
-                    self.counts[class] -= 1;
-                    self.total -= 1;
-                    return true;
-                }
-                link = (*link).cast();
-            }
-        }
-        false
     }
 
     /// Take every kept block off its list, handing each to `release`.

@@ -1,6 +1,5 @@
-//! `realloc` in place where it can be: shrinking, growing into fresh memory or into the block
-//! behind when it is free or waits on a quick list, and moving a block that shrinks to half its
-//! size or less.
+//! `realloc` in place where it can be: shrinking, growing into fresh memory or into the free
+//! block behind, and moving a block that shrinks to half its size or less.
 
 use super::RawHeap;
 use super::block::{Block, MIN_BLOCK, block_size_for};
@@ -64,27 +63,16 @@ impl<S: PageSource> RawHeap<S> {
                 self.raise_top(block.payload().wrapping_add(wanted));
                 return block.payload();
             }
-            let (next_size, next_free) = (next.size(), next.is_free());
-            // A free neighbour, or one waiting on a quick list (it looks in use), can be taken;
-            // the end marker of a sealed region has size 0 and is neither.
-            if size + next_size >= wanted && (next_free || self.quick.take(next.payload(), next_size)) {
-                if next_free {
-                    self.free_index.remove(next, next_size);
-                }
+            if next.is_free() && size + next.size() >= wanted {
+                let next_size = next.size();
+                self.free_index.remove(next, next_size);
                 let total = size + next_size;
                 let rest = total - wanted;
                 if rest >= MIN_BLOCK {
                     block.set_used(wanted, block.prev_is_free());
                     let tail = block.next();
-                    if next_free {
-                        // The free block was merged with its neighbours already.
-                        tail.set_free(rest);
-                        self.free_index.insert(tail, rest);
-                    } else {
-                        // A kept block may have a free block behind it: merge with it.
-                        tail.set_used(rest, false);
-                        self.free_large(tail);
-                    }
+                    tail.set_free(rest);
+                    self.free_index.insert(tail, rest);
                 } else {
                     block.set_used(total, block.prev_is_free());
                     block.next().set_prev_free(false);
@@ -112,9 +100,9 @@ impl<S: PageSource> RawHeap<S> {
     /// --seeds 0` on both builds, one after the other). In trial builds, moving on every shrink
     /// gave 30.55 mean pages for 1626.5 fuel, and moving at a quarter or less 31.70 for 1084.7.
     /// With the quick lists the trade is the same (`scripts/bench --only growheap,floor --workloads
-    /// random-actions-realloc --runs 1 --instances 1 --seeds 100` on builds with and without the
-    /// move): 43 pages and 32.56 mean pages over seeds 1 to 100 for 1056.7 fuel; without the
-    /// move, 45 and 33.97 for 880.9.
+    /// random-actions-realloc --runs 1 --instances 1 --seeds 100` on trial builds): 43 pages and
+    /// 32.65 mean pages over seeds 1 to 100 for 1088.4 fuel; without the move, 44 and 33.75 for
+    /// 919.3.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc); `block` is a live block of the coalescing tier, allocated
