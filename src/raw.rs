@@ -6,8 +6,8 @@
 //! - the **coalescing tier** (`block`, `tlsf`): blocks with a one-word header, free blocks on
 //!   two-level segregated lists, neighbours merged on free. A freed block under 64 KiB first
 //!   waits whole on a **quick list** of its size class (`quick`) for the next request of that
-//!   class; the quick lists are emptied into the two-level lists, with merging, before memory
-//!   grows.
+//!   class; the quick lists are emptied into the two-level lists, with merging, when fresh
+//!   memory runs low and before memory grows.
 //!
 //! Both are fed by the **bump region**: memory is a list of regions, each a run of contiguous
 //! pages (or the initial free space). Blocks tile a region from its start up to `top`; above
@@ -72,9 +72,13 @@ impl Limits {
 /// 514.5 / 1207.3. With the quick lists (trial builds, `scripts/bench --only growheap,floor
 /// --workloads random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds
 /// 100`: fuel, pages on the benchmark's sequence, mean pages over seeds 1 to 100), 128 gave
-/// 445.0 / 1097.8, 33 / 42 and 40.25 / 32.56; 256 gives 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65;
+/// 445.0 / 1097.8, 33 / 42 and 40.25 / 32.56; 256 gave 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65;
 /// 512 gave 441.4 / 1100.0, 33 / 42 and 40.20 / 32.64, and small objects 29 pages instead of 28.
-const SPLIT_MIN: usize = 256;
+/// With the lists also emptied when fresh memory runs low ([`quick::FLUSH_MARGIN`]), the same
+/// figures and the pages of small objects: 64 gave 452.7 / 1114.2, 32 / 42, 39.62 / 31.92 and
+/// 27; 128 gives 448.4 / 1106.2, 32 / 42, 39.59 / 31.92 and 27; 256 gave 447.2 / 1114.6, 32 / 42,
+/// 39.62 / 31.94 and 28; 512 gave 446.4 / 1112.9, 32 / 41, 39.76 / 31.98 and 29.
+const SPLIT_MIN: usize = 128;
 
 /// The allocator core over the page source `S`. See the [module docs](self).
 pub struct RawHeap<S: PageSource> {
@@ -393,7 +397,8 @@ impl<S: PageSource> RawHeap<S> {
     }
 
     /// Merge every block waiting on a quick list into the coalescing tier. Done before memory
-    /// grows, so that growth happens only when no free block fits.
+    /// grows, so that growth happens only when no free block fits, and when fresh memory runs
+    /// low ([`quick::FLUSH_MARGIN`]).
     #[inline(never)]
     fn flush_quick(&mut self) {
         let mut quick = core::mem::replace(&mut self.quick, QuickLists::new());
@@ -445,8 +450,10 @@ impl<S: PageSource> RawHeap<S> {
         if !fresh_too {
             return free;
         }
-        if !self.quick.is_empty() && self.top_fits(block_size, align).is_none() {
-            // Memory would grow: merge the kept blocks first and look again.
+        let fresh_left = block_size.saturating_add(quick::FLUSH_MARGIN);
+        if !self.quick.is_empty() && self.top_fits(fresh_left, align).is_none() {
+            // Fresh memory would run low, or memory grow: merge the kept blocks first and look
+            // again.
             self.flush_quick();
             // SAFETY: as above.
             let free = unsafe { self.free_index.take_fitting(search) };

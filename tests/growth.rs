@@ -251,7 +251,7 @@ fn the_same_work_again_grows_nothing_after_a_trim_and_little_without() {
         }
         // Untrimmed, each run first takes the freed blocks that wait whole on quick lists,
         // wherever the last run left them, so the heap may grow a little while it settles
-        // (here 3 to 4 pages over 88 or 89 in the first three runs), then not at all.
+        // (here 3 pages over 88 or 89 in four runs), then not at all.
         for _ in 0..4 {
             run(&mut heap);
         }
@@ -262,6 +262,29 @@ fn the_same_work_again_grows_nothing_after_a_trim_and_little_without() {
         }
         assert_eq!(heap.stats().pages_grown, settled);
     }
+}
+
+#[test]
+fn kept_blocks_wait_while_fresh_memory_lasts_and_merge_when_it_runs_low() {
+    let mut heap = Checked::new(FakePages::wasi_like(16), Limits::NONE);
+    let first = heap.alloc(1000, 8).unwrap();
+    let second = heap.alloc(1000, 8).unwrap();
+    let pin = heap.alloc(1000, 8).unwrap();
+    heap.dealloc(first);
+    heap.dealloc(second);
+    assert_eq!(heap.validate().kept_blocks, 2);
+    // Most of the first page is still fresh: a request that no kept block serves is cut from it,
+    // and the two neighbours keep waiting unmerged.
+    let from_fresh = heap.alloc(1800, 8).unwrap();
+    assert!(from_fresh > pin);
+    assert_eq!(heap.validate().kept_blocks, 2);
+    // A block that leaves only a few KiB of the page fresh: the kept blocks are merged first.
+    let filler = heap.alloc(55_000, 8).unwrap();
+    assert_eq!(heap.validate().kept_blocks, 0);
+    // Their merged space now serves a request neither could alone.
+    assert_eq!(heap.alloc(1800, 8).unwrap(), first);
+    assert_eq!(heap.stats().pages_grown, 1, "{}", heap.stats());
+    heap.dealloc(filler);
 }
 
 #[test]

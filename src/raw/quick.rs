@@ -9,10 +9,10 @@
 //! it whole.
 //!
 //! A block on a quick list still looks in use to its neighbours, so it is never merged while it
-//! waits. Before memory grows, the heap empties every quick list into the coalescing tier
-//! (`RawHeap::flush_quick`), so that growth still happens only when no free block fits; so does
-//! `trim`. Each class keeps at most [`QUICK_PER_CLASS`] blocks; a free past that goes to the
-//! coalescing tier at once.
+//! waits. Before memory grows, and before fresh memory runs low ([`FLUSH_MARGIN`]), the heap
+//! empties every quick list into the coalescing tier (`RawHeap::flush_quick`), so that growth
+//! still happens only when no free block fits; so does `trim`. Each class keeps at most
+//! [`QUICK_PER_CLASS`] blocks; a free past that goes to the coalescing tier at once.
 //!
 //! Classes split each power of two into [`CLASSES_PER_DOUBLING`] steps. A block of size `s`
 //! waits on the list of the largest class bound at or below `s`; a request of `b` bytes looks on
@@ -28,7 +28,7 @@ use core::ptr;
 /// with `scripts/bench --only growheap,floor --workloads
 /// random-actions,small-objects,ratchet,page-churn,wee-alloc-106,zeroed-buffers --runs 1
 /// --instances 1 --seeds 0` on trial builds (fuel per action or step; pages did not change):
-/// 4 KiB gave random-actions 491.3 and talc #51's ratchet 682.1; 64 KiB gives 443.5 and 830.3;
+/// 4 KiB gave random-actions 491.3 and talc #51's ratchet 682.1; 64 KiB gave 443.5 and 830.3;
 /// 1 MiB gave 446.5 and 3902.1, and page churn 463.1 instead of 390.1. Random-actions asks for
 /// at most 10,000 bytes; the patterns that move multi-page buffers pay for keeping them.
 pub(crate) const QUICK_MAX: usize = 65536;
@@ -42,6 +42,10 @@ const STEP_LOG: u32 = 4;
 /// classes gave 446.0 / 1028.7 fuel, 35 / 45 pages and 42.78 / 34.48 mean pages; 8 gave 440.6 /
 /// 1053.8, 34 / 45 and 41.06 / 33.26; 16 gave 452.2 / 1119.4, 33 / 42 and 40.11 / 32.80.
 /// Without quick lists: 523.4 / 1215.0, 31 / 39 and 38.76 / 31.00. 16 costs the fewest pages.
+/// With 4 blocks per class, 16 gave 443.5 / 1089.9, 33 / 43 and 40.17 / 32.65, and 32 gave
+/// 475.5 / 1162.6, 32 / 44 and 39.76 / 32.61. With [`FLUSH_MARGIN`] and `SPLIT_MIN` 128, 8 gave
+/// 452.1 / 1071.2, 33 / 43 and 40.53 / 32.60, against 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92
+/// for 16.
 pub(crate) const CLASSES_PER_DOUBLING: usize = 1 << STEP_LOG;
 /// The smallest block of the coalescing tier is a granule or more: classes start at its power.
 const FIRST_LOG: u32 = GRANULE.trailing_zeros();
@@ -52,11 +56,42 @@ const CLASS_COUNT: usize = (QUICK_MAX.trailing_zeros() - FIRST_LOG) as usize * C
 /// itself: a request in the last step below `QUICK_MAX` looks there and finds it empty.
 const CLASS_SLOTS: usize = (CLASS_COUNT + 1).next_power_of_two();
 
+/// Fresh memory the heap keeps in hand. A request that no quick list and no free block serves is
+/// cut from fresh memory; if that would leave less than this much of it in the region (or the
+/// block does not fit at all, and memory would grow), every kept block is merged first and the
+/// free blocks searched again. Fresh memory is the only memory that serves any size, and
+/// merging before it runs out leaves the region's top lower.
+///
+/// Measured on trial builds with `scripts/bench --only growheap,floor --workloads
+/// random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds 100`
+/// (random-actions in both modes: fuel per action, pages on the benchmark's sequence, mean pages
+/// over seeds 1 to 100; small objects did not change). With `SPLIT_MIN` 256, merging only when
+/// memory would grow gave 443.5 / 1089.9, 33 / 43 and 40.17 / 32.65; 4 KiB gave 445.3 / 1102.8,
+/// 33 / 42 and 40.11 / 32.40; 8 KiB 446.0 / 1090.7, 33 / 43 and 39.96 / 32.27; 16 KiB 445.4 /
+/// 1105.3, 33 / 42 and 39.89 / 32.12; 32 KiB 447.2 / 1114.6, 32 / 42 and 39.62 / 31.94; 64 KiB
+/// 452.8 / 1122.8, 32 / 41 and 39.46 / 31.80; 256 KiB 469.4 / 1141.9, 32 / 41 and 39.51 /
+/// 31.80. Each merge of every kept block costs more in wall-clock time than in fuel: in six
+/// alternating rounds of `growheap-bench run --only growheap,talc --workloads
+/// random-actions,random-actions-realloc --runs 5 --instances 3 --seeds 0` on those builds,
+/// growheap's median speed against talc was 1.224× / 0.868× with no margin, 1.225× / 0.855×
+/// with 32 KiB and 1.203× / 0.843× with 64 KiB. With `SPLIT_MIN` 128, chosen afterwards: no
+/// margin gave 445.0 / 1099.3, 33 / 42 and 40.25 / 32.56; 16 KiB 447.7 / 1099.2, 32 / 43 and
+/// 39.78 / 32.20; 32 KiB gives 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92; 64 KiB gave 456.6 /
+/// 1117.6, 31 / 41 and 39.49 / 31.79. Those pages are after the warm-up and one timed run; the
+/// full benchmark runs five. After each of its six runs (`growheap-profile bench-pages`, see
+/// `bench/README.md`), no margin grew 32 33 33 33 33 33 pages (42 42 43 43 44 44 with realloc),
+/// 16 KiB 32 32 33 33 34 34 (42 43 43 43 43 43), 32 KiB 32 32 32 32 33 33 (42 in every run) and
+/// 64 KiB 31 31 32 32 32 32 (41 in every run).
+pub(crate) const FLUSH_MARGIN: usize = 32 * 1024;
+
 /// Most blocks a class keeps. Measured as for [`CLASSES_PER_DOUBLING`], with 16 classes: 2 gave
 /// 459.4 / 1114.3 fuel, 33 / 42 pages and 40.36 / 32.65 mean pages; 3 gave 449.1 / 1100.9, 33 /
-/// 42 and 40.26 / 32.58; 4 give 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65; 8 gave 452.2 /
-/// 1119.4, 33 / 42 and 40.11 / 32.80; 16 gave 463.4 / 1127.2, 32 / 43 and 40.08 / 32.77. Fewer
-/// blocks per class mean fewer hits, more hold more blocks unmerged, which makes each flush dearer.
+/// 42 and 40.26 / 32.58; 4 gave 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65; 8 gave 452.2 /
+/// 1119.4, 33 / 42 and 40.11 / 32.80; 16 gave 463.4 / 1127.2, 32 / 43 and 40.08 / 32.77. With
+/// [`FLUSH_MARGIN`] and `SPLIT_MIN` 128: 3 gave 455.4 / 1101.6, 32 / 43 and 39.67 / 31.86; 4 give
+/// 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92; 8 gave 460.5 / 1133.6, 32 / 41 and 39.63 / 31.96.
+/// Fewer blocks per class mean fewer hits, more hold more blocks unmerged, which makes each flush
+/// dearer.
 pub(crate) const QUICK_PER_CLASS: u8 = 4;
 
 static_assertions::const_assert!(QUICK_MAX.is_power_of_two() && QUICK_MAX > GRANULE);

@@ -12,15 +12,19 @@ use core::ptr;
 /// Measured as for `SPLIT_MIN` (in `raw.rs`), before the quick lists: 4 gave 36.060 / 31.000 mean
 /// pages, 31 / 40 pages on the benchmark's sequence and 522.1 / 1211.9 fuel, against 35.990 /
 /// 31.000, 31 / 39 and 523.4 / 1215.0 for 5. With them: 4 gave 445.0 / 1092.2 fuel, 33 / 43
-/// pages and 40.16 / 32.53 mean pages, against 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65.
+/// pages and 40.16 / 32.53 mean pages, against 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65. With
+/// the lists' margin and `SPLIT_MIN` 128: 4 gave 446.4 / 1108.2, 33 / 42 and 39.52 / 31.88,
+/// against 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92.
 const SL_LOG: u32 = 5;
 /// Blocks of a request's own list looked at before the search rounds up. Measured as for
 /// `SPLIT_MIN`, before the quick lists: 1 gave 36.030 / 30.975 mean pages, 31 / 40 pages and
 /// 523.3 / 1217.8 fuel; 2 gave 36.025 / 31.040, 31 / 39 and 523.3 / 1214.8; 4 gave 35.990 /
 /// 31.000, 31 / 39 and 523.4 / 1215.0; 8 (and 16) gave 36.000 / 31.000, 31 / 39 and 527.6 /
 /// 1219.9. With them: 1 gave 445.2 / 1094.5 fuel, 33 / 42 pages and 40.19 / 32.69 mean pages; 4
-/// give 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65; 8 gave 444.3 / 1089.8, 33 / 43 and 40.21 /
-/// 32.65.
+/// gave 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65; 8 gave 444.3 / 1089.8, 33 / 43 and 40.21 /
+/// 32.65. With the lists' margin and `SPLIT_MIN` 128: 1 gave 452.0 / 1116.2, 32 / 41 and 39.55 /
+/// 31.94; 4 give 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92; 8 gave 449.2 / 1104.7, 32 / 42 and
+/// 39.61 / 31.93.
 const OWN_LIST_TRIES: usize = 4;
 /// Second-level lists per power of two.
 const SL_COUNT: usize = 1 << SL_LOG;
