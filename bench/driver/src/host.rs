@@ -80,7 +80,12 @@ impl Engines {
     pub fn new(cap_pages: u64) -> wasmtime::Result<Self> {
         let mut metered = Config::new();
         metered.consume_fuel(true);
-        Ok(Engines { metered: Engine::new(&metered)?, free: Engine::new(&Config::new())?, cap_pages })
+        let mut free = Config::new();
+        // For `perf`: a map from the compiled code's addresses to the guests' function names.
+        if std::env::var_os("GROWHEAP_PERFMAP").is_some() {
+            free.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        Ok(Engines { metered: Engine::new(&metered)?, free: Engine::new(&free)?, cap_pages })
     }
 
     pub fn compile(&self, path: &std::path::Path) -> wasmtime::Result<Modules> {

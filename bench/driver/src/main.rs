@@ -8,6 +8,10 @@
 //!                    [--instances N] [--cap-pages N] [--sizes FILE] [--node FILE]
 //!                    [--slow A,B] [--seeds N] [--date DATE] [--command TEXT]
 //! ```
+//!
+//! With `GROWHEAP_PERFMAP` set in the environment, the engine that runs the timed runs writes
+//! `/tmp/perf-PID.map`, so that `perf report` names the guests' functions (see "Profiling the
+//! wasm" in `bench/README.md`).
 
 mod allocators;
 mod chart;
