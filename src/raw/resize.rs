@@ -103,11 +103,11 @@ impl<S: PageSource> RawHeap<S> {
     /// random-actions-realloc --runs 1 --instances 1 --seeds 100` on trial builds): 43 pages and
     /// 32.65 mean pages over seeds 1 to 100 for 1088.4 fuel; without the move, 44 and 33.75 for
     /// 919.3. With the lists' margin and `SPLIT_MIN` 128 (`quick::FLUSH_MARGIN`): 42 and 31.92
-    /// for 1106.2; without the move, 43 and 33.16 for 939.5. In wall-clock time the copies cost
-    /// less than in fuel: six alternating rounds of `growheap-bench run --only growheap,talc
-    /// --workloads random-actions,random-actions-realloc --runs 5 --instances 3 --seeds 0` on
-    /// builds with and without the move (before the margin) put growheap at a median 0.862× and
-    /// 0.880× talc's speed with realloc.
+    /// for 1106.2; without the move, 43 and 33.16 for 939.5. In wall-clock time the move costs
+    /// less than in fuel: six alternating rounds of `growheap-bench loop --workload
+    /// random-actions-realloc --runs 20 --instances 3` on builds with and without it, and on talc,
+    /// put growheap at a median 0.861× and 0.889× talc's speed (before the margin, six rounds of
+    /// `growheap-bench run` had given 0.862× and 0.880×).
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc); `block` is a live block of the coalescing tier, allocated

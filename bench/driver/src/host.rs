@@ -5,6 +5,8 @@ use std::time::Instant;
 use wasmtime::{Config, Engine, Instance, Memory, Module, ResourceLimiter, Store};
 
 pub const PAGE_BYTES: u64 = 65536;
+/// Pages every instance may grow to unless `--cap-pages` says otherwise (256 MiB).
+pub const DEFAULT_CAP_PAGES: u64 = 4096;
 /// Fuel the metered store starts with: far more than any workload burns.
 const FUEL_BUDGET: u64 = u64::MAX / 2;
 
@@ -89,7 +91,8 @@ impl Engines {
     }
 
     pub fn compile(&self, path: &std::path::Path) -> wasmtime::Result<Modules> {
-        let bytes = std::fs::read(path)?;
+        let bytes =
+            std::fs::read(path).map_err(|error| wasmtime::format_err!("{}: {error}", path.display()))?;
         Ok(Modules { metered: Module::new(&self.metered, &bytes)?, free: Module::new(&self.free, &bytes)? })
     }
 

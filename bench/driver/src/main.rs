@@ -7,7 +7,10 @@
 //! growheap-bench run --wasm DIR --out DIR [--only A,B] [--workloads W,W] [--runs N]
 //!                    [--instances N] [--cap-pages N] [--sizes FILE] [--node FILE]
 //!                    [--slow A,B] [--seeds N] [--date DATE] [--command TEXT]
+//! growheap-bench loop --wasm FILE --workload W [--runs N] [--instances N]
 //! ```
+//!
+//! `loop` runs only the timed runs of one guest, for `perf` (see `hot_loop.rs`).
 //!
 //! With `GROWHEAP_PERFMAP` set in the environment, the engine that runs the timed runs writes
 //! `/tmp/perf-PID.map`, so that `perf report` names the guests' functions (see "Profiling the
@@ -18,6 +21,7 @@ mod chart;
 mod context;
 mod first_run;
 mod host;
+mod hot_loop;
 mod measure;
 mod paired;
 mod report;
@@ -65,7 +69,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         workloads: WORKLOADS.to_vec(),
         repeats: Repeats { timed_runs: 5, instances: 5 },
         slow: Vec::new(),
-        cap_pages: 4096,
+        cap_pages: host::DEFAULT_CAP_PAGES,
         seeds: 100,
         context: context::Context::default(),
     };
@@ -276,6 +280,24 @@ fn sweep_seeds(
     Ok(sweeps)
 }
 
+/// Run a command on its parsed options: exit code 2 for bad options, 1 for a run that failed.
+fn finish<O>(options: Result<O, String>, run: impl FnOnce(&O) -> wasmtime::Result<()>) -> ExitCode {
+    let options = match options {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("growheap-bench: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("growheap-bench: {error:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.split_first() {
@@ -285,22 +307,11 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Some((command, rest)) if command == "run" => match parse_options(rest) {
-            Err(message) => {
-                eprintln!("growheap-bench: {message}");
-                ExitCode::from(2)
-            }
-            Ok(options) => match run(&options) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("growheap-bench: {error:?}");
-                    ExitCode::FAILURE
-                }
-            },
-        },
+        Some((command, rest)) if command == "run" => finish(parse_options(rest), run),
+        Some((command, rest)) if command == "loop" => finish(hot_loop::parse(rest), hot_loop::run),
         _ => {
             eprintln!(
-                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] (see bench/README.md)"
+                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] | growheap-bench loop --wasm FILE --workload W [options] (see bench/README.md)"
             );
             ExitCode::from(2)
         }

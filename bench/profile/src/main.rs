@@ -23,7 +23,8 @@
 //!     the footprint of size classes without coalescing, over N seeds (default 40): the design
 //!     that would skip list work, measured on the same sequences without building it
 //! growheap-profile moves
-//!     reallocs that moved their block, and the bytes they copied, for growheap and talc
+//!     reallocs that moved their block, and the bytes they copied, for growheap and talc; and
+//!     the moves among grows, among shrinks to more than half, and among shrinks to half or less
 //! ```
 
 mod moves;
