@@ -401,10 +401,20 @@ impl<S: PageSource> RawHeap<S> {
     /// low ([`quick::FLUSH_MARGIN`]).
     #[inline(never)]
     fn flush_quick(&mut self) {
-        let mut quick = core::mem::replace(&mut self.quick, QuickLists::new());
-        // SAFETY: the quick lists hold only in-use blocks of the coalescing tier that nobody
-        // uses any more, each listed once.
-        unsafe { quick.drain(|block| self.free_large(Block(block))) };
+        let mut from = 0;
+        while let Some((class, mut kept)) = self.quick.take_next_list(from) {
+            while !kept.is_null() {
+                // SAFETY: the quick lists hold only in-use blocks of the coalescing tier that
+                // nobody uses any more, each listed once and linked through its first word,
+                // which is read before `free_large` may write over it.
+                unsafe {
+                    let next = kept.cast::<*mut u8>().read();
+                    self.free_large(Block(kept));
+                    kept = next;
+                }
+            }
+            from = class + 1;
+        }
     }
 
     /// Give back every slab that holds no live block, including the ones kept as their class's

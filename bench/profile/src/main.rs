@@ -7,9 +7,10 @@
 //! seed. See `bench/README.md` ("Profiling natively").
 //!
 //! ```text
-//! growheap-profile run [--realloc] [--talc | --floor]
-//!     3 runs of random-actions, for callgrind; --talc and --floor run talc's policy and the
-//!     workload floor instead of growheap
+//! growheap-profile run [--realloc] [--talc | --floor] [--runs N]
+//!     N runs (default 3) of random-actions on one heap, for callgrind; --talc and --floor run
+//!     talc's policy and the workload floor instead of growheap. The first run is the one in
+//!     which memory grows: `--runs 1` and `--runs 2` tell its instructions from a later run's
 //! growheap-profile seeds [--realloc] [N]
 //!     mean pages grown over N seeds (default 40)
 //! growheap-profile ratchet
@@ -140,16 +141,16 @@ fn talc_heap() -> impl GlobalAlloc {
     talc::cell::TalcCell::<_, talc::wasm::WasmBinning>::new(claim)
 }
 
-fn run(with_realloc: bool, talc: bool, floor: bool) {
+fn run(with_realloc: bool, talc: bool, floor: bool, runs: usize) {
     if floor {
         let buffer = Vec::leak(vec![0u8; 2 * MAX_SIZE + PAGE_SIZE]);
-        (0..3).for_each(|_| random_actions(&Floor(buffer.as_mut_ptr()), BENCH_SEED, with_realloc, |_| {}));
+        (0..runs).for_each(|_| random_actions(&Floor(buffer.as_mut_ptr()), BENCH_SEED, with_realloc, |_| {}));
     } else if talc {
         let heap = talc_heap();
-        (0..3).for_each(|_| random_actions(&heap, BENCH_SEED, with_realloc, |_| {}));
+        (0..runs).for_each(|_| random_actions(&heap, BENCH_SEED, with_realloc, |_| {}));
     } else {
         let heap = fresh_heap();
-        (0..3).for_each(|_| random_actions(&heap, BENCH_SEED, with_realloc, |_| {}));
+        (0..runs).for_each(|_| random_actions(&heap, BENCH_SEED, with_realloc, |_| {}));
         println!("{}", heap.stats());
     }
 }
@@ -275,8 +276,16 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
     let count = args.iter().find_map(|a| a.parse().ok()).unwrap_or(40);
+    let runs = match args.iter().position(|a| a == "--runs").map(|at| args.get(at + 1).map(|n| n.parse())) {
+        None => 3,
+        Some(Some(Ok(runs))) => runs,
+        Some(_) => {
+            eprintln!("--runs needs a number");
+            return ExitCode::FAILURE;
+        }
+    };
     match args.first().map(String::as_str) {
-        Some("run") => run(flag("--realloc"), flag("--talc"), flag("--floor")),
+        Some("run") => run(flag("--realloc"), flag("--talc"), flag("--floor"), runs),
         Some("seeds") => seeds(flag("--realloc"), count),
         Some("bench-pages") => bench_pages(),
         Some("ratchet") => ratchet(),
@@ -285,7 +294,7 @@ fn main() -> ExitCode {
         Some("moves") => moves::moves(),
         _ => {
             eprintln!(
-                "usage: growheap-profile run [--realloc] [--talc | --floor] | seeds [--realloc] [N] | bench-pages | ratchet | growths | classes [N] | moves"
+                "usage: growheap-profile run [--realloc] [--talc | --floor] [--runs N] | seeds [--realloc] [N] | bench-pages | ratchet | growths | classes [N] | moves"
             );
             return ExitCode::FAILURE;
         }
