@@ -60,10 +60,11 @@ pub fn rustc_version() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The wasmtime version this driver was built with, from the workspace's Cargo.lock.
+/// The wasmtime version this driver was built with, from the workspace's Cargo.lock as it was at
+/// build time. Read when the driver is compiled, not when it runs: the binary in the shared cache
+/// may have been built from a clone elsewhere, which need not exist any more.
 pub fn wasmtime_version() -> String {
-    let lock =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock")).unwrap_or_default();
+    let lock = include_str!("../../../Cargo.lock");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"wasmtime\""
