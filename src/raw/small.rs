@@ -26,9 +26,9 @@ pub(crate) const SMALL_ALIGN: usize = 8;
 ///
 /// Measured again with the quick lists (2026-11-25), in wall-clock time too: five alternating
 /// rounds of `growheap-bench loop --workload small-objects --runs 10 --instances 3` on trial
-/// builds put small objects at 1.066× the speed of this code with no small tier at all, 1.046×
-/// with 2 KiB slabs, 1.013× with 4 KiB slabs, 1.102× up to 256 bytes in 2 KiB slabs and 1.084×
-/// in 4 KiB slabs; talc ran at 1.156×. Up to 256 bytes in 2 KiB slabs, small objects cost 2072.7
+/// builds put small objects at 1.066× the speed of this code with no small tier at all; up to
+/// 128 bytes at 1.046× with 2 KiB slabs and 1.013× with 4 KiB slabs; up to 256 bytes at 1.102×
+/// with 2 KiB slabs and 1.084× with 4 KiB slabs; talc ran at 1.156×. Up to 256 bytes in 2 KiB slabs, small objects cost 2072.7
 /// fuel per object instead of 2194.6 but grew 28 pages instead of 27, and random-actions cost
 /// 451.7 / 1105.4 fuel per action instead of 446.8 / 1102.1, for 39.84 / 32.10 mean pages over
 /// seeds 1 to 100 instead of 39.59 / 31.92 (`scripts/bench --only growheap,floor --workloads
