@@ -136,6 +136,12 @@ impl Guest {
         Ok(Guest { store, instance, memory, initial_pages })
     }
 
+    /// The value of an exported `i32` global, such as the linker's `__heap_base`.
+    pub fn global_u32(&mut self, name: &str) -> Option<u32> {
+        let global = self.instance.get_global(&mut self.store, name)?;
+        global.get(&mut self.store).i32().map(|value| value as u32)
+    }
+
     pub fn pages_grown(&self) -> u64 {
         self.memory.size(&self.store) - self.initial_pages
     }

@@ -8,9 +8,13 @@
 //!                    [--instances N] [--cap-pages N] [--sizes FILE] [--node FILE]
 //!                    [--slow A,B] [--seeds N] [--date DATE] [--command TEXT]
 //! growheap-bench loop --wasm FILE --workload W [--runs N] [--instances N]
+//! growheap-bench layouts --wasm DIR --pads N,N [--only A,B] [--workloads W,W] [--runs N]
+//!                        [--seeds N] [--out FILE] [--date DATE] [--command TEXT]
 //! ```
 //!
-//! `loop` runs only the timed runs of one guest, for `perf` (see `hot_loop.rs`).
+//! `loop` runs only the timed runs of one guest, for `perf` (see `hot_loop.rs`). `layouts`
+//! measures guests built with their static data padded, for the noise of a module's layout
+//! (see `layouts.rs`; `scripts/layouts` builds them).
 //!
 //! With `GROWHEAP_PERFMAP` set in the environment, the engine that runs the timed runs writes
 //! `/tmp/perf-PID.map`, so that `perf report` names the guests' functions (see "Profiling the
@@ -22,6 +26,7 @@ mod context;
 mod first_run;
 mod host;
 mod hot_loop;
+mod layouts;
 mod measure;
 mod paired;
 mod report;
@@ -309,9 +314,10 @@ fn main() -> ExitCode {
         }
         Some((command, rest)) if command == "run" => finish(parse_options(rest), run),
         Some((command, rest)) if command == "loop" => finish(hot_loop::parse(rest), hot_loop::run),
+        Some((command, rest)) if command == "layouts" => finish(layouts::parse(rest), layouts::run),
         _ => {
             eprintln!(
-                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] | growheap-bench loop --wasm FILE --workload W [options] (see bench/README.md)"
+                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] | growheap-bench loop --wasm FILE --workload W [options] | growheap-bench layouts --wasm DIR --pads N,N [options] (see bench/README.md)"
             );
             ExitCode::from(2)
         }

@@ -21,6 +21,31 @@ mod small_objects;
 /// sequence.
 const FASTRAND_DEFAULT_SEED: u64 = 0x0ef6_f79e_d30b_a75a;
 
+/// Bytes of static data added to the module, from `GROWHEAP_BENCH_PAD` at build time (none when
+/// it is unset, as in every build of `scripts/bench`). `scripts/layouts` builds the same guest
+/// with several, which moves `__heap_base`, where the initial free space starts, and with it
+/// where every block of the run lands relative to page boundaries.
+const LAYOUT_PAD: usize = bytes_from_env(option_env!("GROWHEAP_BENCH_PAD"));
+
+#[used]
+static LAYOUT_PADDING: [u8; LAYOUT_PAD] = [0x5a; LAYOUT_PAD];
+
+/// A decimal byte count, checked at compile time: a typo fails the build instead of padding by
+/// some other amount.
+const fn bytes_from_env(text: Option<&str>) -> usize {
+    let Some(text) = text else { return 0 };
+    let digits = text.as_bytes();
+    assert!(!digits.is_empty(), "GROWHEAP_BENCH_PAD is empty");
+    let mut bytes = 0;
+    let mut index = 0;
+    while index < digits.len() {
+        assert!(digits[index].is_ascii_digit(), "GROWHEAP_BENCH_PAD must be a decimal byte count");
+        bytes = bytes * 10 + (digits[index] - b'0') as usize;
+        index += 1;
+    }
+    bytes
+}
+
 /// A generator at fastrand's fixed default seed.
 fn seeded_rng() -> fastrand::Rng {
     fastrand::Rng::with_seed(FASTRAND_DEFAULT_SEED)
