@@ -1,5 +1,6 @@
-# Shared by scripts/test and scripts/demo: where heavy build output lives, and how each tool is
-# installed when missing and skipped when present. Source it; do not run it.
+# Shared by the scripts: where heavy build output lives, and how each tool is installed when
+# missing and skipped when present. Source it; do not run it. Sourcing it also takes the cache
+# for this checkout (hold_cache below).
 
 set -euo pipefail
 
@@ -14,6 +15,37 @@ export PATH="$TOOLS/bin:$PATH"
 section() {
     printf '\n==== %s ====\n' "$*"
 }
+
+# Several checkouts may share the cache: a work tree and a fresh clone of it for CI, say. Cargo
+# names a workspace's files in its fingerprints by their path inside the workspace, and trusts
+# their modification times. Once another checkout has built into a shared target, this
+# checkout's files, where they are older than that build, count as built although it compiled
+# the other checkout's code: a trial measured with scripts/bench would silently run the committed
+# code instead. So a run holds the cache for itself (another run, from any checkout, waits), and
+# when another checkout used the cache last, it first makes this checkout's files newer than
+# anything built there. Scripts that this run starts share its hold.
+hold_cache() {
+    [[ "${GROWHEAP_CACHE_HELD:-}" == "$ROOT" ]] && return
+    mkdir -p "$CACHE"
+    exec 9>"$CACHE/lock"
+    if ! flock -n 9; then
+        echo "growheap: another run is using $CACHE; waiting for it to end" >&2
+        flock 9
+    fi
+    export GROWHEAP_CACHE_HELD="$ROOT"
+    local marker="$CACHE/last-checkout"
+    if [[ "$(cat "$marker" 2>/dev/null)" != "$ROOT" ]]; then
+        echo "growheap: $CACHE was last used from another checkout; marking this one's files newer"
+        if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+            git -C "$ROOT" ls-files -z --cached --others --exclude-standard |
+                (cd "$ROOT" && xargs -0 -r touch -c --)
+        else
+            find "$ROOT" -path "$ROOT/target" -prune -o -type f -print0 | xargs -0 -r touch -c --
+        fi
+        printf '%s\n' "$ROOT" >"$marker"
+    fi
+}
+hold_cache
 
 ensure_targets() {
     local installed
