@@ -35,7 +35,7 @@ hold_cache() {
     export GROWHEAP_CACHE_HELD="$ROOT"
     local marker="$CACHE/last-checkout"
     if [[ "$(cat "$marker" 2>/dev/null)" != "$ROOT" ]]; then
-        echo "growheap: $CACHE was last used from another checkout; marking this one's files newer"
+        echo "growheap: $CACHE was not last used from this checkout; marking this one's files newer"
         if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
             git -C "$ROOT" ls-files -z --cached --others --exclude-standard |
                 (cd "$ROOT" && xargs -0 -r touch -c --)
