@@ -143,6 +143,13 @@ impl<S: PageSource> RawHeap<S> {
         &mut self.limits
     }
 
+    /// Keep freed blocks under 64 KiB whole on quick lists for the next request of their size
+    /// class (the default), or merge every freed block at once (see `quick.rs`). Blocks already
+    /// kept wait for the next merge of the lists.
+    pub const fn set_quick_lists(&mut self, enabled: bool) {
+        self.quick.set_enabled(enabled);
+    }
+
     /// The statistics so far.
     pub fn stats(&self) -> Stats {
         self.stats

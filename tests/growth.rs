@@ -230,17 +230,25 @@ fn at_most_two_empty_slabs_stay_reserved() {
     assert_eq!(heap.validate().used_blocks + heap.validate().free_blocks, before);
 }
 
+/// 600 blocks of up to 20,000 bytes and alignments up to 64, the same every time.
+fn repeated_work() -> Vec<(usize, usize)> {
+    let mut rng = fastrand::Rng::with_seed(7);
+    (0..600).map(|_| (rng.usize(1..=20_000), 1 << rng.u32(0..=6))).collect()
+}
+
+/// Allocate every block of `work`, then free them all.
+fn run_and_free(heap: &mut Checked, work: &[(usize, usize)]) {
+    for &(size, align) in work {
+        heap.alloc(size, align).unwrap();
+    }
+    heap.free_all();
+}
+
 #[test]
 fn the_same_work_again_grows_nothing_after_a_trim_and_little_without() {
-    let mut rng = fastrand::Rng::with_seed(7);
-    let work: Vec<(usize, usize)> = (0..600).map(|_| (rng.usize(1..=20_000), 1 << rng.u32(0..=6))).collect();
+    let work = repeated_work();
     for mut heap in both_starts(1024) {
-        let run = |heap: &mut Checked| {
-            for &(size, align) in &work {
-                heap.alloc(size, align).unwrap();
-            }
-            heap.free_all();
-        };
+        let run = |heap: &mut Checked| run_and_free(heap, &work);
         run(&mut heap);
         let first = heap.stats().pages_grown;
         // Trimmed, the heap is one free space again, and the same work fits in it.
@@ -261,6 +269,33 @@ fn the_same_work_again_grows_nothing_after_a_trim_and_little_without() {
             run(&mut heap);
         }
         assert_eq!(heap.stats().pages_grown, settled);
+    }
+}
+
+#[test]
+fn without_quick_lists_every_free_merges_and_the_same_work_again_grows_nothing() {
+    let work = repeated_work();
+    for heap in both_starts(1024) {
+        let mut heap = heap.without_quick_lists();
+        // Two neighbours freed: nothing waits, and they merge into one free block at once.
+        let first = heap.alloc(1000, 8).unwrap();
+        let second = heap.alloc(1000, 8).unwrap();
+        // A third block keeps the two away from fresh memory, which would take them back.
+        let _pin = heap.alloc(1000, 8).unwrap();
+        let free_before = heap.validate().free_blocks;
+        heap.dealloc(first);
+        heap.dealloc(second);
+        let report = heap.validate();
+        assert_eq!((report.kept_blocks, report.free_blocks), (0, free_before + 1));
+        assert_eq!(heap.alloc(1800, 8).unwrap(), first);
+        heap.free_all();
+        run_and_free(&mut heap, &work);
+        let first = heap.stats().pages_grown;
+        // Unlike the default (the test above), no block waits unmerged between runs.
+        for _ in 0..4 {
+            run_and_free(&mut heap, &work);
+            assert_eq!(heap.stats().pages_grown, first);
+        }
     }
 }
 

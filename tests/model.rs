@@ -33,8 +33,11 @@ fn align(rng: &mut fastrand::Rng) -> usize {
 
 /// Run the model; returns the final statistics.
 fn run(seed: u64, steps: usize, fake: FakePages) -> growheap::Stats {
+    run_on(seed, steps, Checked::new(fake, Limits::NONE))
+}
+
+fn run_on(seed: u64, steps: usize, mut heap: Checked) -> growheap::Stats {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let mut heap = Checked::new(fake, Limits::NONE);
     for _ in 0..steps {
         let live = heap.live_count();
         // Keep between a few and a few hundred blocks alive.
@@ -101,6 +104,14 @@ fn shadow_model_unknown_like() {
 fn shadow_model_wasi_like() {
     for seed in [3, 4] {
         assert_eventful(&run(seed, STEPS, FakePages::wasi_like(MAX_PAGES)));
+    }
+}
+
+#[test]
+fn shadow_model_without_quick_lists() {
+    for (seed, fake) in [(6, FakePages::unknown_like(MAX_PAGES)), (7, FakePages::wasi_like(MAX_PAGES))] {
+        let heap = Checked::new(fake, Limits::NONE).without_quick_lists();
+        assert_eventful(&run_on(seed, STEPS, heap));
     }
 }
 

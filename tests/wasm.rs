@@ -16,6 +16,9 @@ static HEAP: GrowHeap = GrowHeap::new();
 /// A second heap in the same memory, capped at 4 pages. Its pages are foreign to `HEAP`.
 static CAPPED: GrowHeap = GrowHeap::new().max_pages(4);
 
+/// A third heap, with its quick lists turned off; one test uses it, on its one page.
+static MERGING: GrowHeap = GrowHeap::new().max_pages(1).quick_lists(false);
+
 unsafe extern "C" {
     /// End of the initial memory, from the linker.
     static __heap_end: u8;
@@ -34,7 +37,7 @@ fn assert_pages_explained(stats: &Stats, capped: &Stats) {
     );
 }
 
-/// Foreign pages `HEAP` saw that `CAPPED` did not grow (libc's malloc on wasip1).
+/// Foreign pages `HEAP` saw that `CAPPED` did not grow (`MERGING`'s, and libc's malloc on wasip1).
 fn other_foreign(stats: &Stats, capped: &Stats) -> usize {
     stats.foreign_pages.saturating_sub(capped.pages_grown)
 }
@@ -120,6 +123,29 @@ fn refused_growth_gives_null_then_the_heap_goes_on() {
     assert!(stats.foreign_pages >= capped.pages_grown, "{stats:?} vs {capped:?}");
     assert_pages_explained(&stats, &capped);
     drop(buffer);
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn without_quick_lists_two_freed_neighbours_merge_at_once() {
+    let (one, two) = (Layout::from_size_align(1000, 8).unwrap(), Layout::from_size_align(1800, 8).unwrap());
+    // SAFETY: layouts are non-zero; blocks are freed with the layout they were made with.
+    unsafe {
+        let first = MERGING.alloc(one);
+        let second = MERGING.alloc(one);
+        // Keeps the two away from fresh memory, which would take them back.
+        let pin = MERGING.alloc(one);
+        assert!(!first.is_null() && !second.is_null() && !pin.is_null());
+        MERGING.dealloc(first, one);
+        MERGING.dealloc(second, one);
+        // With the lists on, both would wait unmerged and this block would be cut from the fresh
+        // memory above `pin` (most of the page is still fresh).
+        let merged = MERGING.alloc(two);
+        assert_eq!(merged, first, "the two freed neighbours serve a block neither could alone");
+        assert_eq!(MERGING.stats().pages_grown, 1);
+        MERGING.dealloc(merged, two);
+        MERGING.dealloc(pin, one);
+    }
 }
 
 #[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]

@@ -6,6 +6,10 @@
 #[global_allocator]
 static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
 
+#[cfg(feature = "growheap-merge")]
+#[global_allocator]
+static HEAP: growheap::GrowHeap = growheap::GrowHeap::new().quick_lists(false);
+
 #[cfg(feature = "talc")]
 #[global_allocator]
 static HEAP: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -12,7 +12,9 @@
 //! waits. Before memory grows, and before fresh memory runs low ([`FLUSH_MARGIN`]), the heap
 //! empties every quick list into the coalescing tier (`RawHeap::flush_quick`), so that growth
 //! still happens only when no free block fits; so does `trim`. Each class keeps at most
-//! [`QUICK_PER_CLASS`] blocks; a free past that goes to the coalescing tier at once.
+//! [`QUICK_PER_CLASS`] blocks; a free past that goes to the coalescing tier at once. Turned off
+//! (`GrowHeap::quick_lists(false)`), the lists keep no block: every free merges at once, for
+//! fewer pages and more time.
 //!
 //! Classes split each power of two into [`CLASSES_PER_DOUBLING`] steps. A block of size `s`
 //! waits on the list of the largest class bound at or below `s`; a request of `b` bytes looks on
@@ -133,11 +135,25 @@ pub(crate) struct QuickLists {
     counts: [u8; CLASS_SLOTS],
     /// Blocks on all lists: zero means there is nothing to flush.
     total: usize,
+    /// Blocks of this size or more are neither kept nor looked for: [`QUICK_MAX`], or 0 when
+    /// the lists are turned off, so that neither a free nor an allocation works out a class.
+    keep_below: usize,
 }
 
 impl QuickLists {
     pub(crate) const fn new() -> Self {
-        QuickLists { heads: [ptr::null_mut(); CLASS_SLOTS], counts: [0; CLASS_SLOTS], total: 0 }
+        QuickLists {
+            heads: [ptr::null_mut(); CLASS_SLOTS],
+            counts: [0; CLASS_SLOTS],
+            total: 0,
+            keep_below: QUICK_MAX,
+        }
+    }
+
+    /// Keep freed blocks (the default), or from now on refuse every block, so that each free
+    /// merges at once. Blocks already kept are no longer taken, and wait for the next flush.
+    pub(crate) const fn set_enabled(&mut self, enabled: bool) {
+        self.keep_below = if enabled { QUICK_MAX } else { 0 };
     }
 
     /// Whether any block waits.
@@ -146,14 +162,14 @@ impl QuickLists {
     }
 
     /// Keep the in-use block `block` of `size` bytes for a later request: false, and nothing
-    /// kept, when it is too large or its class is full.
+    /// kept, when it is too large or its class is full (always, once the lists are turned off).
     ///
     /// # Safety
     /// `block` is an in-use block of the coalescing tier of `size` bytes that nobody uses any
     /// more; its first word is ours to write.
     #[inline(always)]
     pub(crate) unsafe fn push(&mut self, block: *mut u8, size: usize) -> bool {
-        if size >= QUICK_MAX {
+        if size >= self.keep_below {
             return false;
         }
         let class = class_at_or_below(size);
@@ -168,13 +184,14 @@ impl QuickLists {
         true
     }
 
-    /// A kept block of at least `size` bytes (and less than 3/16 more), or null.
+    /// A kept block of at least `size` bytes (and less than 3/16 more), or null (always, once
+    /// the lists are turned off).
     ///
     /// # Safety
     /// The lists hold only blocks kept by [`push`](Self::push) and not taken since.
     #[inline(always)]
     pub(crate) unsafe fn pop(&mut self, size: usize) -> *mut u8 {
-        if size >= QUICK_MAX {
+        if size >= self.keep_below {
             return ptr::null_mut();
         }
         let mut class = class_at_or_above(size);
@@ -332,6 +349,25 @@ mod tests {
             }
             assert_eq!(taken, QUICK_PER_CLASS as usize - 1);
             assert!(lists.is_empty() && lists.pop(32).is_null());
+        }
+    }
+
+    #[test]
+    fn turned_off_lists_keep_nothing_and_give_what_they_held_to_the_next_flush() {
+        let mut lists = QuickLists::new();
+        let mut blocks = [[0usize; 4]; 2];
+        let [held, refused] = blocks.each_mut().map(|block| block.as_mut_ptr().cast::<u8>());
+        // SAFETY: each block is a live local array of 32 bytes, unused otherwise.
+        unsafe {
+            assert!(lists.push(held, 32));
+            lists.set_enabled(false);
+            assert!(!lists.push(refused, 32));
+            assert!(lists.pop(32).is_null() && !lists.is_empty());
+            assert_eq!(lists.take_next_list(0), Some((class_at_or_below(32), held)));
+            assert!(lists.is_empty());
+            lists.set_enabled(true);
+            assert!(lists.push(refused, 32));
+            assert_eq!(lists.pop(32), refused);
         }
     }
 

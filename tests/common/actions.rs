@@ -47,12 +47,14 @@ impl Input<'_> {
 /// and check that the freed memory serves a large block again.
 pub fn run(data: &[u8]) {
     let mut input = Input(data);
-    let fake = if input.byte() % 2 == 0 {
-        FakePages::unknown_like(MAX_PAGES)
-    } else {
-        FakePages::wasi_like(MAX_PAGES)
-    };
+    // The first byte picks the start (bit 0) and whether freed blocks wait on quick lists (bit 1).
+    let setup = input.byte();
+    let fake =
+        if setup & 1 == 0 { FakePages::unknown_like(MAX_PAGES) } else { FakePages::wasi_like(MAX_PAGES) };
     let mut heap = Checked::new(fake, Limits::NONE);
+    if setup & 2 != 0 {
+        heap = heap.without_quick_lists();
+    }
     let mut capped = false;
     while !input.is_empty() {
         let live = heap.live_count();

@@ -43,6 +43,8 @@ pub struct Checked {
     pub validate_each_step: bool,
     /// Calls made so far, for failure messages.
     steps: usize,
+    /// Whether freed blocks may wait on quick lists; when not, the validator must see none.
+    quick_lists: bool,
 }
 
 impl Checked {
@@ -55,7 +57,15 @@ impl Checked {
             refusals_only_from_source: limits.max_pages == usize::MAX,
             validate_each_step: true,
             steps: 0,
+            quick_lists: true,
         }
+    }
+
+    /// The same heap with its quick lists turned off: every free merges at once.
+    pub fn without_quick_lists(mut self) -> Self {
+        self.heap.set_quick_lists(false);
+        self.quick_lists = false;
+        self
     }
 
     pub fn unknown_like(max_pages: usize) -> Self {
@@ -256,7 +266,14 @@ impl Checked {
     }
 
     fn validate_heap(&self) -> HeapReport {
-        self.heap.validate().unwrap_or_else(|e| panic!("heap invalid after step {}: {e}", self.steps))
+        let report =
+            self.heap.validate().unwrap_or_else(|e| panic!("heap invalid after step {}: {e}", self.steps));
+        let steps = self.steps;
+        assert!(
+            self.quick_lists || report.kept_blocks == 0,
+            "a block waits on a turned-off quick list (step {steps})"
+        );
+        report
     }
 
     fn check_no_trespass(&self) {

@@ -16,8 +16,8 @@ const PANELS_PER_ROW: usize = 2;
 const MARGIN: f64 = 50.0;
 const BAR_HEIGHT: f64 = 18.0;
 const COLORS: &[&str] = &[
-    "#d62728", "#1f77b4", "#aec7e8", "#2ca02c", "#98df8a", "#9467bd", "#ff7f0e", "#ffbb78", "#8c564b",
-    "#7f7f7f",
+    "#d62728", "#ff9896", "#1f77b4", "#aec7e8", "#2ca02c", "#98df8a", "#9467bd", "#ff7f0e", "#ffbb78",
+    "#8c564b", "#7f7f7f",
 ];
 
 fn peers() -> impl Iterator<Item = (usize, &'static crate::allocators::Allocator)> {
