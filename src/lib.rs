@@ -75,9 +75,9 @@ impl<S: PageSource> GrowHeap<S> {
 
     /// With `false`, merge every freed block with its free neighbours at once, instead of
     /// keeping freed blocks under 64 KiB whole on quick lists for the next request of their size
-    /// class (README, "How it works"). Fewer pages for more time: on the benchmark's
-    /// random-actions, growheap then grows the fewest pages of the allocators measured, and runs
-    /// slower than talc (README, "Benchmarks").
+    /// class (README, "How it works"). Fewer pages for more time: averaged over the benchmark's
+    /// random-actions seeds, growheap then grows the fewest pages of the allocators measured, and
+    /// it runs slower than talc (README, "Benchmarks").
     #[must_use]
     pub const fn quick_lists(mut self, enabled: bool) -> Self {
         self.heap.get_mut().set_quick_lists(enabled);
