@@ -6,8 +6,8 @@
 use std::{env, fs, path::Path};
 
 /// wasm targets that have no threads unless atomics are enabled by flags.
-const SINGLE_THREADED_TARGETS: [&str; 4] =
-    ["wasm32-unknown-unknown", "wasm32-wasip1", "wasm32-wasip2", "wasm32v1-none"];
+const SINGLE_THREADED_TARGETS: [&str; 5] =
+    ["wasm32-unknown-unknown", "wasm32-wasip1", "wasm32-wasip2", "wasm32v1-none", "wasm64-unknown-unknown"];
 
 fn main() {
     write_crate_docs();

@@ -1,9 +1,9 @@
 //! The host export (feature `host-export`): statistics any host can read without guest glue.
 //!
-//! - `growheap_stats() -> *const u64` points at eleven little-endian `u64` in linear memory:
-//!   [`Stats::to_snapshot`], that is the layout version ([`LAYOUT_VERSION`]) and then the ten
-//!   [`Stats`] fields in declaration order. A host decodes it with [`Stats::from_snapshot`],
-//!   which needs no feature.
+//! - `growheap_stats() -> *const u64` (an `i32` to the host on wasm32, an `i64` on wasm64)
+//!   points at eleven little-endian `u64` in linear memory: [`Stats::to_snapshot`], that is the
+//!   layout version ([`LAYOUT_VERSION`]) and then the ten [`Stats`] fields in declaration order.
+//!   A host decodes it with [`Stats::from_snapshot`], which needs no feature.
 //! - A `wasm32-wasip1` command (a `bin`) exports only `_start` and its memory unless told
 //!   otherwise: ask the linker for both symbols, for example in `build.rs` with
 //!   `cargo:rustc-link-arg-bins=--export=growheap_stats` (and the same for `growheap_epoch`).

@@ -1,6 +1,9 @@
 // The README without its images (see `build.rs`).
 #![doc = include_str!(concat!(env!("OUT_DIR"), "/crate-docs.md"))]
 #![no_std]
+// `core::arch::wasm64` (for `memory.grow`) is still unstable; wasm64 targets need nightly and
+// `-Z build-std` anyway.
+#![cfg_attr(target_arch = "wasm64", feature(simd_wasm64))]
 
 #[cfg(feature = "host-export")]
 pub mod export;

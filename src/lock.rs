@@ -1,9 +1,10 @@
 //! Interior mutability for the global heap: the layer between the raw core and `GlobalAlloc`.
 //!
 //! - Single-threaded wasm (`cfg(growheap_single_thread)`, set by `build.rs` only for
-//!   `wasm32-unknown-unknown`, `wasm32-wasip1`, `wasm32-wasip2` and `wasm32v1-none` built
-//!   without flags that could enable atomics) has exactly one thread. [`HeapLock`] then guards
-//!   the value with a plain busy flag and costs no atomic operation.
+//!   `wasm32-unknown-unknown`, `wasm32-wasip1`, `wasm32-wasip2`, `wasm32v1-none` and
+//!   `wasm64-unknown-unknown` built without flags that could enable atomics) has exactly one
+//!   thread. [`HeapLock`] then guards the value with a plain busy flag and costs no atomic
+//!   operation.
 //! - Everywhere else (`wasm32-wasip1-threads`, any build with atomics, native targets) a `spin`
 //!   mutex guards it. The plain flag is not compiled there at all, so no build can take the
 //!   single-thread shortcut where threads exist. `cfg(target_feature = "atomics")` is not used

@@ -1,9 +1,9 @@
 //! The seam between allocation policy and memory: where pages come from.
 //!
 //! [`RawHeap`](crate::raw::RawHeap) asks a [`PageSource`] for pages and nothing else. On wasm32
-//! the source is [`WasmMemory`], which wraps `memory.size` and `memory.grow`. In tests it is
-//! `FakePages` (feature `testing`), a host buffer with a page cap, a refusal switch and a
-//! "someone else grew memory" switch.
+//! and wasm64 the source is [`WasmMemory`], which wraps `memory.size` and `memory.grow`. In
+//! tests it is `FakePages` (feature `testing`), a host buffer with a page cap, a refusal switch
+//! and a "someone else grew memory" switch.
 
 mod wasm;
 pub use wasm::WasmMemory;

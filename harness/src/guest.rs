@@ -4,7 +4,7 @@ use crate::recorder::{Grower, GrowthRecorder};
 use crate::snapshot;
 use growheap::Stats;
 use std::path::{Path, PathBuf};
-use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, Val, ValType, bail, format_err};
+use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, Val, ValType, bail};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 
@@ -132,19 +132,28 @@ impl Guest {
         old
     }
 
-    /// Read the heap's statistics through the `growheap_stats` export.
+    /// Read the heap's statistics through the `growheap_stats` export, which returns an `i32`
+    /// address in a wasm32 guest and an `i64` one in a wasm64 (memory64) guest.
     ///
     /// # Errors
     /// When the guest does not export it (build it with the `host-export` feature), or the
     /// snapshot is malformed.
     pub fn read_stats(&mut self) -> wasmtime::Result<Stats> {
-        let growheap_stats = self
-            .instance
-            .get_typed_func::<(), u32>(&mut self.store, "growheap_stats")
-            .map_err(|error| format_err!("{}: no `growheap_stats` export ({error}); build it with growheap's `host-export` feature", self.name()))?;
-        let address = growheap_stats.call(&mut self.store, ())? as usize;
-        let bytes = self.memory_bytes().get(address..).unwrap_or_default();
-        snapshot::decode(bytes)
+        let Some(growheap_stats) = self.instance.get_func(&mut self.store, "growheap_stats") else {
+            bail!(
+                "{}: no `growheap_stats` export; build it with growheap's `host-export` feature",
+                self.name()
+            );
+        };
+        let address = if let Ok(wasm32) = growheap_stats.typed::<(), u32>(&self.store) {
+            u64::from(wasm32.call(&mut self.store, ())?)
+        } else if let Ok(wasm64) = growheap_stats.typed::<(), u64>(&self.store) {
+            wasm64.call(&mut self.store, ())?
+        } else {
+            bail!("{}: `growheap_stats` must take nothing and return one i32 or i64", self.name());
+        };
+        let bytes = usize::try_from(address).ok().and_then(|at| self.memory_bytes().get(at..));
+        snapshot::decode(bytes.unwrap_or_default())
     }
 }
 

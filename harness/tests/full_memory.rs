@@ -1,28 +1,50 @@
 //! Memory grown to its maximum, 65,536 pages (4 GiB, the whole 32-bit address space), checked
 //! from the host: the heap's statistics still explain every page, and memory freed there is
-//! reused without growing.
+//! reused without growing. A memory64 guest goes past 4 GiB, up to a cap the host sets.
 
 mod common;
 
-use common::{GuestKind, PROFILES, session};
+use common::{GuestKind, PROFILES, session, session_with};
+use growheap_harness::{CallReport, GuestOptions, Session};
 
 /// The most pages a 32-bit memory can have.
 const MAX_PAGES: u64 = 1 << 16;
+
+/// Fill memory until the heap is refused, free it all, and allocate a mebibyte again. Checks
+/// that every page is explained and that the mebibyte needs no growth; returns the filling call.
+fn fill_release_reuse(session: &mut Session, profile: &str) -> CallReport {
+    let filled = session.call("fill_memory").unwrap();
+    filled.assert_passed();
+    assert_eq!(filled.pages_after, filled.host.expected_pages(&filled.stats));
+    assert!(filled.stats.failed_grows > 0, "{profile}: the heap was never refused");
+    let report = session.call("release_filled").unwrap();
+    report.assert_passed();
+    assert!(report.result_i32().unwrap() > 0);
+    let report = session.call("retain_megabyte").unwrap();
+    report.assert_passed();
+    assert_eq!(report.pages_before, report.pages_after, "{profile}: freed memory was not reused");
+    filled
+}
 
 #[test]
 fn memory_filled_to_4_gib_keeps_page_counts_and_is_reused() {
     for profile in PROFILES {
         let mut session = session(GuestKind::Workloads, profile);
-        let report = session.call("fill_memory").unwrap();
-        report.assert_passed();
-        assert_eq!(report.pages_after, MAX_PAGES, "fill_memory ({profile}) stopped early");
-        assert_eq!(report.pages_after, report.host.expected_pages(&report.stats));
-        assert!(report.stats.failed_grows > 0, "{profile}: the heap was never refused");
-        let report = session.call("release_filled").unwrap();
-        report.assert_passed();
-        assert!(report.result_i32().unwrap() > 0);
-        let report = session.call("retain_megabyte").unwrap();
-        report.assert_passed();
-        assert_eq!(report.pages_before, report.pages_after, "{profile}: freed memory was not reused");
+        let filled = fill_release_reuse(&mut session, profile);
+        assert_eq!(filled.pages_after, MAX_PAGES, "fill_memory ({profile}) stopped early");
+    }
+}
+
+#[test]
+fn memory64_grows_past_4_gib_keeps_page_counts_and_is_reused() {
+    // 5 GiB above the initial memory: wasm64 has no 4 GiB limit, so the host sets one.
+    let limit = MAX_PAGES + MAX_PAGES / 4;
+    let options = GuestOptions { grow_limit: Some(limit), ..GuestOptions::default() };
+    for profile in PROFILES {
+        let mut session = session_with(GuestKind::Workloads64, profile, &options);
+        let filled = fill_release_reuse(&mut session, profile);
+        assert!(filled.pages_after > MAX_PAGES, "fill_memory ({profile}) stayed below 4 GiB");
+        let most = session.guest.initial_pages + limit;
+        assert!(filled.pages_after <= most, "fill_memory ({profile}) passed the host's cap");
     }
 }

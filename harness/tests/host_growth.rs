@@ -9,8 +9,9 @@ const HOST_PAGES: u64 = 3;
 
 #[test]
 fn host_pages_stay_untouched_and_count_as_foreign() {
-    for profile in PROFILES {
-        let mut session = session(GuestKind::Workloads, profile);
+    let guests = [GuestKind::Workloads, GuestKind::Workloads64];
+    for (kind, profile) in guests.into_iter().flat_map(|kind| PROFILES.map(|profile| (kind, profile))) {
+        let mut session = session(kind, profile);
         session.call("retain_megabyte").unwrap().assert_passed();
         let run = session.grow_from_host(HOST_PAGES).unwrap();
         assert_eq!(run.first_page + HOST_PAGES, session.guest.pages());
@@ -19,8 +20,14 @@ fn host_pages_stay_untouched_and_count_as_foreign() {
             let report = session.call("retain_megabyte").unwrap();
             report.assert_passed();
             assert_eq!(report.result_i32(), Some(kept));
-            assert!(!report.guest_grows.is_empty(), "({profile}) retaining a megabyte did not grow memory");
-            assert_eq!(report.stats.foreign_pages as u64, HOST_PAGES, "({profile}) host pages not counted");
+            assert!(
+                !report.guest_grows.is_empty(),
+                "({kind:?}, {profile}) retaining a megabyte did not grow memory"
+            );
+            assert_eq!(
+                report.stats.foreign_pages as u64, HOST_PAGES,
+                "({kind:?}, {profile}) host pages not counted"
+            );
             assert!(report.guest_grows.iter().all(|grow| grow.current >= run.first_page + HOST_PAGES));
         }
     }

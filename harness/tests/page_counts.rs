@@ -1,4 +1,4 @@
-//! Every workload, on every kind of guest module, in debug and release: the heap's statistics
+//! Every workload, on every kind of guest module (wasm32 and memory64), in debug and release: the heap's statistics
 //! agree with the host's page counts and growth log after each call.
 
 mod common;
@@ -24,6 +24,11 @@ fn run_every_workload(kind: GuestKind) {
 #[test]
 fn plain_module_workloads_keep_page_counts() {
     run_every_workload(GuestKind::Workloads);
+}
+
+#[test]
+fn memory64_module_workloads_keep_page_counts() {
+    run_every_workload(GuestKind::Workloads64);
 }
 
 #[test]

@@ -31,12 +31,18 @@ fn refuse_then_recover(session: &mut Session, profile: &str) -> growheap_harness
     filled
 }
 
+/// The refusal guest on wasm32 and on memory64.
+const GUESTS: [GuestKind; 2] = [GuestKind::Refusal, GuestKind::Refusal64];
+
 #[test]
 fn heap_cap_refuses_without_asking_the_host() {
-    for profile in PROFILES {
-        let mut session = session(GuestKind::Refusal, profile);
+    for (kind, profile) in GUESTS.into_iter().flat_map(|kind| PROFILES.map(|profile| (kind, profile))) {
+        let mut session = session(kind, profile);
         let filled = refuse_then_recover(&mut session, profile);
-        assert_eq!(filled.host.guest_refused, 0, "({profile}) the heap's own cap reached memory.grow");
+        assert_eq!(
+            filled.host.guest_refused, 0,
+            "({kind:?}, {profile}) the heap's own cap reached memory.grow"
+        );
         assert!(session.guest.pages() > session.guest.initial_pages);
     }
 }
@@ -44,13 +50,13 @@ fn heap_cap_refuses_without_asking_the_host() {
 #[test]
 fn host_cap_makes_memory_grow_return_minus_one() {
     let options = GuestOptions { grow_limit: Some(4), ..GuestOptions::default() };
-    for profile in PROFILES {
-        let mut session = session_with(GuestKind::Refusal, profile, &options);
+    for (kind, profile) in GUESTS.into_iter().flat_map(|kind| PROFILES.map(|profile| (kind, profile))) {
+        let mut session = session_with(kind, profile, &options);
         let filled = refuse_then_recover(&mut session, profile);
         let refused = filled.guest_grows.iter().filter(|request| !request.granted).count();
-        assert!(refused > 0, "({profile}) the host never refused a memory.grow");
+        assert!(refused > 0, "({kind:?}, {profile}) the host never refused a memory.grow");
         assert!(filled.stats.failed_grows >= refused as u64);
         let limit = session.guest.initial_pages + 4;
-        assert!(session.guest.pages() <= limit, "({profile}) memory passed the host's cap");
+        assert!(session.guest.pages() <= limit, "({kind:?}, {profile}) memory passed the host's cap");
     }
 }

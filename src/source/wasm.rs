@@ -1,22 +1,24 @@
 //! The real page source: this module's linear memory 0.
 //!
-//! All wasm32-specific code of the crate is in this file. Off wasm32 the same type exists but
-//! refuses every growth and claims no initial memory, so the crate builds, documents and
-//! type-checks on every target.
+//! All wasm-specific code of the crate is in this file. It serves wasm32 and wasm64 (memory64)
+//! alike: `memory.size` and `memory.grow` count pages in `usize` on both. Off wasm the same type
+//! exists but refuses every growth and claims no initial memory, so the crate builds, documents
+//! and type-checks on every target.
 
 use super::{InitialMemory, PageCount, PageSource};
 
 /// Linear memory 0 of the running WebAssembly module.
 ///
 /// A page index `i` returned by `memory.grow` becomes a pointer as
-/// `core::ptr::with_exposed_provenance_mut(i * PAGE_SIZE)`: wasm32 pointers are plain byte
-/// offsets into linear memory, and every byte of it is reachable from any pointer.
+/// `core::ptr::with_exposed_provenance_mut(i * PAGE_SIZE)`: wasm pointers are plain byte offsets
+/// into linear memory, and every byte of it is reachable from any pointer.
 ///
 /// The initial free space depends on the target:
-/// - `wasm32-unknown-unknown`: the heap claims `[__heap_base, __heap_end)`, the free space that
-///   the linker leaves after static data in the initial memory. Only the first heap to allocate
-///   claims it; a second `GrowHeap` in the same module starts on freshly grown pages.
-/// - any other wasm32 target (`wasm32-wasip1`, ...): libc's own `malloc` owns that space, so the
+/// - `wasm32-unknown-unknown` and `wasm64-unknown-unknown`: the heap claims
+///   `[__heap_base, __heap_end)`, the free space that the linker leaves after static data in the
+///   initial memory. Only the first heap to allocate claims it; a second `GrowHeap` in the same
+///   module starts on freshly grown pages.
+/// - any other wasm target (`wasm32-wasip1`, ...): libc's own `malloc` owns that space, so the
 ///   heap claims nothing there and starts on freshly grown pages.
 #[derive(Debug, Default)]
 pub struct WasmMemory(());
@@ -28,11 +30,15 @@ impl WasmMemory {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(any(target_arch = "wasm32", target_arch = "wasm64"))]
 mod imp {
     use super::super::PAGE_SIZE;
     use super::{InitialMemory, PageCount};
-    use core::arch::wasm32;
+    // The same intrinsics under two names; `wasm64` needs `feature(simd_wasm64)` (see lib.rs).
+    #[cfg(target_arch = "wasm32")]
+    use core::arch::wasm32 as wasm;
+    #[cfg(target_arch = "wasm64")]
+    use core::arch::wasm64 as wasm;
     use core::sync::atomic::{AtomicBool, Ordering};
 
     /// Set by the first heap that claims the initial free space, so that no second heap claims
@@ -61,13 +67,13 @@ mod imp {
     }
 
     pub fn size() -> PageCount {
-        PageCount(wasm32::memory_size::<0>())
+        PageCount(wasm::memory_size::<0>())
     }
 
     pub fn grow(delta: PageCount) -> Option<PageCount> {
         // `memory.grow` answers -1 (usize::MAX) when it refuses; that becomes `None` here and
         // nowhere else.
-        match wasm32::memory_grow::<0>(delta.0) {
+        match wasm::memory_grow::<0>(delta.0) {
             usize::MAX => None,
             old => Some(PageCount(old)),
         }
@@ -78,7 +84,7 @@ mod imp {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(any(target_arch = "wasm32", target_arch = "wasm64")))]
 mod imp {
     use super::{InitialMemory, PageCount};
 
@@ -100,10 +106,10 @@ mod imp {
     }
 }
 
-// SAFETY: on wasm32, the initial range comes from the linker's own symbols and memory.grow
-// hands out fresh, zero-filled pages (the core specification says so) that only this module's
-// memory.grow caller knows of; wasm memory never shrinks, and addresses are plain offsets (no
-// provenance). Off wasm32 nothing is ever handed out, so there is nothing to promise.
+// SAFETY: on wasm32 and wasm64, the initial range comes from the linker's own symbols and
+// memory.grow hands out fresh, zero-filled pages (the core specification says so) that only this
+// module's memory.grow caller knows of; wasm memory never shrinks, and addresses are plain offsets
+// (no provenance). Off wasm nothing is ever handed out, so there is nothing to promise.
 unsafe impl PageSource for WasmMemory {
     /// `memory.grow` fills new pages with zeros (WebAssembly core specification, `memory.grow`).
     const GROWN_PAGES_ARE_ZERO: bool = true;

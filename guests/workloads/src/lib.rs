@@ -156,8 +156,8 @@ static FILLED: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 
 /// Allocate until memory cannot grow any more: blocks from 1 GiB down to 16 bytes, each size
 /// until the heap refuses it, the last byte of each written (so that the host commits little
-/// memory). On a host that allows it, memory ends at 65,536 pages, the whole 32-bit address
-/// space. Returns how many blocks are held.
+/// memory). On a wasm32 host that allows it, memory ends at 65,536 pages, the whole 32-bit
+/// address space; on wasm64, at the host's cap. Returns how many blocks are held.
 #[unsafe(no_mangle)]
 pub extern "C" fn fill_memory() -> i32 {
     let mut filled = FILLED.lock().expect("single-threaded");

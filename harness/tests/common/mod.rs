@@ -26,6 +26,10 @@ pub enum GuestKind {
     Refusal,
     /// `growheap-guest-rogue`, plain module.
     Rogue,
+    /// `growheap-guest-workloads` as a memory64 module (`wasm64-unknown-unknown` cdylib).
+    Workloads64,
+    /// `growheap-guest-refusal` as a memory64 module.
+    Refusal64,
 }
 
 impl GuestKind {
@@ -36,9 +40,15 @@ impl GuestKind {
             GuestKind::WorkloadsCommand => ("wasm32-wasip1", "growheap-guest-workloads.wasm"),
             GuestKind::Refusal => ("wasm32-unknown-unknown", "growheap_guest_refusal.wasm"),
             GuestKind::Rogue => ("wasm32-unknown-unknown", "growheap_guest_rogue.wasm"),
+            GuestKind::Workloads64 => (WASM64, "growheap_guest_workloads.wasm"),
+            GuestKind::Refusal64 => (WASM64, "growheap_guest_refusal.wasm"),
         }
     }
 }
+
+/// The memory64 target. Rust ships no standard library for it, so its guests are built with
+/// nightly cargo and `-Z build-std` (`scripts/test` installs nightly and its `rust-src`).
+const WASM64: &str = "wasm64-unknown-unknown";
 
 /// Both profiles: every check runs on debug and on release guests.
 pub const PROFILES: [&str; 2] = ["debug", "release"];
@@ -53,12 +63,22 @@ fn build_guests(target: &str, profile: &str) {
     if built.contains(&(target.to_string(), profile.to_string())) {
         return;
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = if target == WASM64 {
+        // The rustup proxy, so that `+nightly` picks the toolchain; `$CARGO` is stable's cargo.
+        let mut nightly = Command::new("cargo");
+        nightly.args(["+nightly", "build", "-Z", "build-std=std,panic_abort"]);
+        nightly
+    } else {
+        let mut stable = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        stable.arg("build");
+        stable
+    };
     command.current_dir(env!("CARGO_MANIFEST_DIR")).env("CARGO_TARGET_DIR", guest_target_dir());
-    command.args(["build", "--target", target]);
-    for package in ["growheap-guest-workloads", "growheap-guest-refusal", "growheap-guest-rogue"] {
-        command.args(["-p", package]);
+    command.args(["--target", target]);
+    command.args(["-p", "growheap-guest-workloads", "-p", "growheap-guest-refusal"]);
+    if target != WASM64 {
+        // The rogue guest calls `memory.grow` itself, through `core::arch::wasm32`.
+        command.args(["-p", "growheap-guest-rogue"]);
     }
     if profile == "release" {
         command.arg("--release");
