@@ -3,14 +3,13 @@
 
 mod common;
 
-use common::{GuestKind, PROFILES, session};
+use common::{GuestKind, PROFILES, in_each_profile, session};
 
 const HOST_PAGES: u64 = 3;
 
 #[test]
 fn host_pages_stay_untouched_and_count_as_foreign() {
-    let guests = [GuestKind::Workloads, GuestKind::Workloads64];
-    for (kind, profile) in guests.into_iter().flat_map(|kind| PROFILES.map(|profile| (kind, profile))) {
+    for (kind, profile) in in_each_profile([GuestKind::Workloads, GuestKind::Workloads64]) {
         let mut session = session(kind, profile);
         session.call("retain_megabyte").unwrap().assert_passed();
         let run = session.grow_from_host(HOST_PAGES).unwrap();

@@ -1,5 +1,5 @@
-//! Every workload, on every kind of guest module (wasm32 and memory64), in debug and release: the heap's statistics
-//! agree with the host's page counts and growth log after each call.
+//! Every workload, on every kind of guest module (wasm32 and memory64), in debug and release: the
+//! heap's statistics agree with the host's page counts and growth log after each call.
 
 mod common;
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{GuestKind, PROFILES, session, session_with};
+use common::{GuestKind, in_each_profile, session, session_with};
 use growheap_harness::{GuestOptions, Session};
 
 /// Fill until refused, check the refusal, release, allocate again; every call's checks pass.
@@ -36,7 +36,7 @@ const GUESTS: [GuestKind; 2] = [GuestKind::Refusal, GuestKind::Refusal64];
 
 #[test]
 fn heap_cap_refuses_without_asking_the_host() {
-    for (kind, profile) in GUESTS.into_iter().flat_map(|kind| PROFILES.map(|profile| (kind, profile))) {
+    for (kind, profile) in in_each_profile(GUESTS) {
         let mut session = session(kind, profile);
         let filled = refuse_then_recover(&mut session, profile);
         assert_eq!(
@@ -50,7 +50,7 @@ fn heap_cap_refuses_without_asking_the_host() {
 #[test]
 fn host_cap_makes_memory_grow_return_minus_one() {
     let options = GuestOptions { grow_limit: Some(4), ..GuestOptions::default() };
-    for (kind, profile) in GUESTS.into_iter().flat_map(|kind| PROFILES.map(|profile| (kind, profile))) {
+    for (kind, profile) in in_each_profile(GUESTS) {
         let mut session = session_with(kind, profile, &options);
         let filled = refuse_then_recover(&mut session, profile);
         let refused = filled.guest_grows.iter().filter(|request| !request.granted).count();

@@ -53,6 +53,13 @@ const WASM64: &str = "wasm64-unknown-unknown";
 /// Both profiles: every check runs on debug and on release guests.
 pub const PROFILES: [&str; 2] = ["debug", "release"];
 
+/// Each of `kinds` in each profile.
+pub fn in_each_profile<const N: usize>(
+    kinds: [GuestKind; N],
+) -> impl Iterator<Item = (GuestKind, &'static str)> {
+    kinds.into_iter().flat_map(|kind| PROFILES.map(|profile| (kind, profile)))
+}
+
 /// (target, profile) pairs already built by this test binary.
 static BUILT: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
 
