@@ -5,6 +5,7 @@
 // `-Z build-std` anyway.
 #![cfg_attr(target_arch = "wasm64", feature(simd_wasm64))]
 
+pub mod compact;
 #[cfg(feature = "host-export")]
 pub mod export;
 mod lock;
@@ -12,6 +13,7 @@ pub mod raw;
 pub mod source;
 mod stats;
 
+pub use compact::CompactHeap;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 use lock::HeapLock;
@@ -200,6 +202,12 @@ trait Outcome {
 impl Outcome for *mut u8 {
     fn succeeded(&self) -> bool {
         !self.is_null()
+    }
+}
+
+impl Outcome for () {
+    fn succeeded(&self) -> bool {
+        true
     }
 }
 

@@ -1,5 +1,6 @@
 //! Growth statistics: plain data, cheap to copy, updated in O(1) by every call.
 
+use crate::source::{PAGE_SIZE, PageCount};
 use core::fmt;
 
 /// A growth of linear memory made by the heap, as seen by the `on_grow` hook.
@@ -102,6 +103,22 @@ impl Stats {
             deallocations: words[9],
             reallocations: words[10],
         })
+    }
+
+    /// Count a growth by `pages` pages that began at page `old`, made by a heap whose memory
+    /// ended at page `frontier`: pages in between were grown by someone else. Returns the new
+    /// frontier.
+    pub(crate) fn count_growth(
+        &mut self,
+        old: PageCount,
+        pages: PageCount,
+        frontier: PageCount,
+    ) -> PageCount {
+        self.grow_calls += 1;
+        self.pages_grown += pages.0;
+        self.heap_bytes += pages.0 * PAGE_SIZE;
+        self.foreign_pages += old.0.saturating_sub(frontier.0);
+        frontier.max(PageCount(old.0 + pages.0))
     }
 
     /// Allocations not yet freed.

@@ -3,7 +3,8 @@
 //!
 //! A call rewrites only the words it can change, unless it grew memory, failed, or was served
 //! by another heap than the call before. This test mixes two heaps, refused growth and every
-//! kind of call, so that a word left stale by any of those paths shows.
+//! kind of call, so that a word left stale by any of those paths shows; one of the heaps is a
+//! `CompactHeap`.
 //!
 //! The export is one set of statics per module, so everything runs in one test.
 #![cfg(feature = "host-export")]
@@ -11,7 +12,39 @@
 use core::alloc::{GlobalAlloc, Layout};
 use growheap::export::{LAYOUT_VERSION, SNAPSHOT_WORDS, growheap_epoch, growheap_stats};
 use growheap::source::FakePages;
-use growheap::{GrowHeap, Stats};
+use growheap::{CompactHeap, GrowHeap, Stats};
+
+/// What the test needs of a heap: `GrowHeap` and `CompactHeap` both show themselves to hosts.
+trait Heap: GlobalAlloc {
+    fn stats(&self) -> Stats;
+    /// `GrowHeap::reserve`; false for `CompactHeap`, which has none, so made no call.
+    fn reserve(&self, _bytes: usize) -> bool {
+        false
+    }
+    /// `GrowHeap::trim`; `CompactHeap` has none.
+    fn trim(&self) {}
+}
+
+impl Heap for GrowHeap<FakePages> {
+    fn stats(&self) -> Stats {
+        GrowHeap::stats(self)
+    }
+
+    fn reserve(&self, bytes: usize) -> bool {
+        GrowHeap::reserve(self, bytes);
+        true
+    }
+
+    fn trim(&self) {
+        GrowHeap::trim(self);
+    }
+}
+
+impl Heap for CompactHeap<FakePages> {
+    fn stats(&self) -> Stats {
+        CompactHeap::stats(self)
+    }
+}
 
 /// The statistics the export shows now.
 fn shown() -> Stats {
@@ -26,11 +59,14 @@ fn shown() -> Stats {
 fn the_snapshot_follows_the_heap_that_served_the_latest_call() {
     assert_eq!(shown(), Stats::ZERO, "before any call");
 
-    // Two heaps, the second with a cap it runs into, so that some calls fail.
-    let heaps = [
+    // Three heaps, the second and the third (a `CompactHeap`) with caps they run into, so that
+    // some calls fail.
+    let (first, capped) = (
         GrowHeap::with_source(FakePages::wasi_like(512)),
         GrowHeap::with_source(FakePages::wasi_like(512)).max_pages(6),
-    ];
+    );
+    let compact = CompactHeap::with_source(FakePages::wasi_like(512)).max_pages(6);
+    let heaps: [&dyn Heap; 3] = [&first, &capped, &compact];
     let mut live: Vec<(usize, *mut u8, Layout)> = Vec::new();
     let mut rng = fastrand::Rng::with_seed(7);
     let mut epoch = growheap_epoch();
@@ -38,7 +74,7 @@ fn the_snapshot_follows_the_heap_that_served_the_latest_call() {
 
     for _ in 0..20_000 {
         let which = rng.usize(..heaps.len());
-        let heap = &heaps[which];
+        let heap = heaps[which];
         let kind = rng.usize(..calls.len());
         calls[kind] += 1;
         // SAFETY: every block is freed or reallocated once, by the heap that made it, with the
@@ -56,7 +92,7 @@ fn the_snapshot_follows_the_heap_that_served_the_latest_call() {
                 2 | 3 if !live.is_empty() => {
                     let index = rng.usize(..live.len());
                     let (owner, block, layout) = live[index];
-                    let heap = &heaps[owner];
+                    let heap = heaps[owner];
                     if kind == 2 {
                         live.swap_remove(index);
                         heap.dealloc(block, layout);
@@ -72,7 +108,9 @@ fn the_snapshot_follows_the_heap_that_served_the_latest_call() {
                     continue;
                 }
                 4 => {
-                    heap.reserve(rng.usize(1..100_000));
+                    if !heap.reserve(rng.usize(1..100_000)) {
+                        continue;
+                    }
                 }
                 _ => {
                     // Stats and trim change nothing the export shows.
@@ -91,7 +129,9 @@ fn the_snapshot_follows_the_heap_that_served_the_latest_call() {
     }
 
     let grown: u64 = heaps.iter().map(|heap| heap.stats().grow_calls).sum();
-    assert_eq!(u64::from(epoch), grown, "the epoch counts every growth of both heaps");
-    assert!(heaps[1].stats().failed_grows > 0, "the capped heap never failed: the test lost its edge");
+    assert_eq!(u64::from(epoch), grown, "the epoch counts every growth of every heap");
+    for capped in &heaps[1..] {
+        assert!(capped.stats().failed_grows > 0, "a capped heap never failed: the test lost its edge");
+    }
     assert!(calls.iter().all(|&n| n > 1000), "some kind of call was rare: {calls:?}");
 }

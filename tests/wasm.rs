@@ -8,7 +8,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32::memory_size;
 use core::hint::black_box;
-use growheap::{GrowHeap, PAGE_SIZE, Stats};
+use growheap::{CompactHeap, GrowHeap, PAGE_SIZE, Stats};
 
 #[global_allocator]
 static HEAP: GrowHeap = GrowHeap::new();
@@ -18,6 +18,10 @@ static CAPPED: GrowHeap = GrowHeap::new().max_pages(4);
 
 /// A third heap, with its quick lists turned off; one test uses it, on its one page.
 static MERGING: GrowHeap = GrowHeap::new().max_pages(1).quick_lists(false);
+
+/// A `CompactHeap` in the same memory, capped at 3 pages; one test uses it. Its pages are foreign
+/// to `HEAP` too.
+static COMPACT: CompactHeap = CompactHeap::new().max_pages(3);
 
 unsafe extern "C" {
     /// End of the initial memory, from the linker.
@@ -37,7 +41,8 @@ fn assert_pages_explained(stats: &Stats, capped: &Stats) {
     );
 }
 
-/// Foreign pages `HEAP` saw that `CAPPED` did not grow (`MERGING`'s, and libc's malloc on wasip1).
+/// Foreign pages `HEAP` saw that `CAPPED` did not grow (`MERGING`'s, `COMPACT`'s, and libc's
+/// malloc on wasip1).
 fn other_foreign(stats: &Stats, capped: &Stats) -> usize {
     stats.foreign_pages.saturating_sub(capped.pages_grown)
 }
@@ -171,4 +176,44 @@ fn bad_input_gets_null_not_a_trap() {
     }
     // The heap still works.
     assert_eq!(black_box(vec![3u8; 1000]).iter().map(|&b| b as usize).sum::<usize>(), 3000);
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn compact_heap_grows_what_the_host_sees_and_refuses_past_its_cap() {
+    let layout = |size| Layout::from_size_align(size, 8).unwrap();
+    // SAFETY: every non-null block is written within its size and freed with its layout; the
+    // block in hand stays valid when a realloc returns null.
+    unsafe {
+        let pages_before = memory_size::<0>();
+        let block = COMPACT.alloc(layout(40_000));
+        assert!(!block.is_null());
+        block.write_bytes(5, 40_000);
+        let stats = COMPACT.stats();
+        assert_eq!(memory_size::<0>() - pages_before, stats.pages_grown, "{stats:?}");
+        // Growing in place at the end of memory grows only what is missing.
+        let grown = COMPACT.realloc(block, layout(40_000), 2 * PAGE_SIZE + 1000);
+        assert_eq!(grown, block, "the block grew where it was");
+        assert_eq!(COMPACT.stats().pages_grown, 3);
+        assert_eq!(memory_size::<0>() - pages_before, 3);
+        // The cap refuses more: null, and the block keeps its bytes.
+        assert!(COMPACT.realloc(grown, layout(2 * PAGE_SIZE + 1000), 4 * PAGE_SIZE).is_null());
+        assert!(COMPACT.alloc(layout(PAGE_SIZE + 1)).is_null());
+        assert!(std::slice::from_raw_parts(grown, 40_000).iter().all(|&b| b == 5));
+        // The realloc asked twice (in place, then for a move), the alloc once.
+        assert_eq!(COMPACT.stats().failed_grows, 3);
+        // Alignment above a page, and zero sizes, inside what it holds.
+        COMPACT.dealloc(grown, layout(2 * PAGE_SIZE + 1000));
+        let aligned = Layout::from_size_align(100, 1 << 16).unwrap();
+        let block = COMPACT.alloc(aligned);
+        assert!(!block.is_null() && block.addr() % (1 << 16) == 0);
+        let zero = Layout::from_size_align(0, 1).unwrap();
+        let (a, b) = (COMPACT.alloc(zero), COMPACT.alloc(zero));
+        assert!(!a.is_null() && !b.is_null() && a != b);
+        for (block, layout) in [(a, zero), (b, zero), (block, aligned)] {
+            COMPACT.dealloc(block, layout);
+        }
+        let stats = COMPACT.stats();
+        assert_eq!((stats.pages_grown, stats.live_bytes, stats.allocations), (3, 0, 4), "{stats:?}");
+    }
 }

@@ -10,6 +10,10 @@ static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
 #[global_allocator]
 static HEAP: growheap::GrowHeap = growheap::GrowHeap::new().quick_lists(false);
 
+#[cfg(feature = "growheap-compact")]
+#[global_allocator]
+static HEAP: growheap::CompactHeap = growheap::CompactHeap::new();
+
 #[cfg(feature = "talc")]
 #[global_allocator]
 static HEAP: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

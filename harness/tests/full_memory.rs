@@ -1,6 +1,7 @@
 //! Memory grown to its maximum, 65,536 pages (4 GiB, the whole 32-bit address space), checked
 //! from the host: the heap's statistics still explain every page, and memory freed there is
-//! reused without growing. A memory64 guest goes past 4 GiB, up to a cap the host sets.
+//! reused without growing, by `GrowHeap` and by `CompactHeap`. A memory64 guest goes past 4 GiB,
+//! up to a cap the host sets.
 
 mod common;
 
@@ -30,6 +31,15 @@ fn fill_release_reuse(session: &mut Session, profile: &str) -> CallReport {
 fn memory_filled_to_4_gib_keeps_page_counts_and_is_reused() {
     for profile in PROFILES {
         let mut session = session(GuestKind::Workloads, profile);
+        let filled = fill_release_reuse(&mut session, profile);
+        assert_eq!(filled.pages_after, MAX_PAGES, "fill_memory ({profile}) stopped early");
+    }
+}
+
+#[test]
+fn compact_heap_fills_4_gib_keeps_page_counts_and_is_reused() {
+    for profile in PROFILES {
+        let mut session = session(GuestKind::WorkloadsCompact, profile);
         let filled = fill_release_reuse(&mut session, profile);
         assert_eq!(filled.pages_after, MAX_PAGES, "fill_memory ({profile}) stopped early");
     }

@@ -1,5 +1,6 @@
-//! Every workload, on every kind of guest module (wasm32 and memory64), in debug and release: the
-//! heap's statistics agree with the host's page counts and growth log after each call.
+//! Every workload, on every kind of guest module (wasm32 and memory64, and over `CompactHeap`),
+//! in debug and release: the heap's statistics agree with the host's page counts and growth log
+//! after each call.
 
 mod common;
 
@@ -24,6 +25,11 @@ fn run_every_workload(kind: GuestKind) {
 #[test]
 fn plain_module_workloads_keep_page_counts() {
     run_every_workload(GuestKind::Workloads);
+}
+
+#[test]
+fn compact_heap_workloads_keep_page_counts() {
+    run_every_workload(GuestKind::WorkloadsCompact);
 }
 
 #[test]

@@ -135,13 +135,8 @@ impl<S: PageSource> RawHeap<S> {
     }
 
     fn record_growth(&mut self, old: PageCount, pages: PageCount) {
-        let new = PageCount(old.0 + pages.0);
-        self.stats.grow_calls += 1;
-        self.stats.pages_grown += pages.0;
-        self.stats.heap_bytes += pages.0 * PAGE_SIZE;
-        self.stats.foreign_pages += old.0.saturating_sub(self.frontier.0);
-        self.frontier = self.frontier.max(new);
-        self.growth.push(GrowEvent { old_pages: old.0, new_pages: new.0 });
+        self.frontier = self.stats.count_growth(old, pages, self.frontier);
+        self.growth.push(GrowEvent { old_pages: old.0, new_pages: old.0 + pages.0 });
         let start = self.source.page_ptr(old);
         let end = end_of_growth(start, pages);
         if !self.region.is_null() && start == self.end {

@@ -31,6 +31,7 @@ pub struct Allocator {
 pub const ALLOCATORS: &[Allocator] = &[
     Allocator { name: "growheap", label: "growheap", role: Role::Peer },
     Allocator { name: "growheap-merge", label: "growheap quick_lists(false)", role: Role::Peer },
+    Allocator { name: "growheap-compact", label: "growheap CompactHeap", role: Role::Peer },
     Allocator { name: "talc", label: "talc 5 (WasmGrowAndExtend, default)", role: Role::Peer },
     Allocator { name: "talc-grow-claim", label: "talc 5 (WasmGrowAndClaim)", role: Role::Peer },
     Allocator { name: "std-dlmalloc", label: "std default (dlmalloc)", role: Role::Peer },

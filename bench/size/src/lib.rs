@@ -22,7 +22,7 @@ static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
 ///
 /// # Safety
 /// `out` is valid for writes of the snapshot's words and aligned for `u64`.
-#[cfg(any(feature = "growheap", feature = "growheap-merge"))]
+#[cfg(any(feature = "growheap", feature = "growheap-merge", feature = "growheap-compact"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn stats(out: *mut [u64; growheap::SNAPSHOT_WORDS]) {
     // SAFETY: the caller promises `out` is valid and aligned.

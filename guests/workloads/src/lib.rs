@@ -6,8 +6,14 @@ use core::hint::black_box;
 use std::alloc::{Layout, alloc, dealloc, realloc};
 use std::sync::Mutex;
 
+#[cfg(not(feature = "compact"))]
 #[global_allocator]
 static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
+
+/// The same workloads over `CompactHeap` (feature `compact`).
+#[cfg(feature = "compact")]
+#[global_allocator]
+static HEAP: growheap::CompactHeap = growheap::CompactHeap::new();
 
 /// The byte expected at `index` of a block filled by [`fill`] with `seed`.
 fn pattern(seed: usize, index: usize) -> u8 {

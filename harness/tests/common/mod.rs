@@ -28,6 +28,8 @@ pub enum GuestKind {
     Rogue,
     /// `growheap-guest-workloads` as a memory64 module (`wasm64-unknown-unknown` cdylib).
     Workloads64,
+    /// `growheap-guest-workloads` over `CompactHeap` (feature `compact`), plain module.
+    WorkloadsCompact,
     /// `growheap-guest-refusal` as a memory64 module.
     Refusal64,
 }
@@ -41,6 +43,7 @@ impl GuestKind {
             GuestKind::Refusal => ("wasm32-unknown-unknown", "growheap_guest_refusal.wasm"),
             GuestKind::Rogue => ("wasm32-unknown-unknown", "growheap_guest_rogue.wasm"),
             GuestKind::Workloads64 => (WASM64, "growheap_guest_workloads.wasm"),
+            GuestKind::WorkloadsCompact => ("wasm32-unknown-unknown", "growheap_guest_workloads.wasm"),
             GuestKind::Refusal64 => (WASM64, "growheap_guest_refusal.wasm"),
         }
     }
@@ -95,11 +98,36 @@ fn build_guests(target: &str, profile: &str) {
     built.insert((target.to_string(), profile.to_string()));
 }
 
+/// Build the workloads guest over `CompactHeap` in `profile` unless this process already did;
+/// its own target directory keeps it apart from the `GrowHeap` build. Returns that directory.
+fn build_compact_guest(profile: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let dir = guest_target_dir().join("compact");
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if built.get_or_insert_with(HashSet::new).insert(profile.to_string()) {
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command.current_dir(env!("CARGO_MANIFEST_DIR")).env("CARGO_TARGET_DIR", &dir);
+        command.args(["build", "--target", "wasm32-unknown-unknown", "-p", "growheap-guest-workloads"]);
+        command.args(["--features", "compact"]);
+        if profile == "release" {
+            command.arg("--release");
+        }
+        let status = command.status().expect("cargo runs");
+        assert!(status.success(), "building the CompactHeap guest ({profile}) failed");
+    }
+    dir
+}
+
 /// The module of `kind` in `profile`, built if needed.
 pub fn guest_path(kind: GuestKind, profile: &str) -> PathBuf {
     let (target, file) = kind.target_and_file();
-    build_guests(target, profile);
-    guest_target_dir().join(target).join(profile).join(file)
+    let dir = if let GuestKind::WorkloadsCompact = kind {
+        build_compact_guest(profile)
+    } else {
+        build_guests(target, profile);
+        guest_target_dir()
+    };
+    dir.join(target).join(profile).join(file)
 }
 
 /// A session on the guest of `kind` in `profile`, with `options`.

@@ -1,0 +1,446 @@
+//! The compact core: one address-ordered list of free blocks and no block headers. Policy only,
+//! generic over where pages come from.
+//!
+//! A request takes the smallest free block it fits in (the lowest of that size), from its high
+//! end, so that the free block keeps its place on the list; when none fits, memory grows just
+//! enough, and the block is cut from the low end of the grown space instead, so that the rest stays
+//! at the end of memory for the next growth to extend. A freed block merges with the free blocks
+//! it touches. A block's size is its layout's size rounded up to [`GRANULE`]: `dealloc` and
+//! `realloc` are told the layout, so no block needs a header.
+
+use crate::source::{PAGE_SIZE, PageCount, PageSource};
+use crate::stats::Stats;
+use core::ptr;
+
+/// Every block is a multiple of this, and aligned to it: a free block must hold its link and its
+/// size.
+pub const GRANULE: usize = 2 * size_of::<usize>();
+
+/// A free block, written over its first bytes.
+#[repr(C)]
+struct FreeBlock {
+    /// The next free block, at a higher address, or null.
+    next: *mut FreeBlock,
+    /// Bytes in this block, a multiple of [`GRANULE`].
+    size: usize,
+}
+
+/// The core of [`CompactHeap`](crate::CompactHeap) over the page source `S`.
+///
+/// Every byte of the heap's memory (but for the rounding of its initial space to granules) is in a
+/// live block or in one free block of `free`. No two free blocks touch (they would have been
+/// merged), so the memory most recently grown is the end of the last free block, unless a live
+/// block sits there.
+pub struct CompactRaw<S: PageSource> {
+    source: S,
+    max_pages: usize,
+    started: bool,
+    /// The free blocks, lowest address first.
+    free: *mut FreeBlock,
+    /// End of the memory the heap grew last (or of its initial space); null before it has any.
+    end: *mut u8,
+    /// The page just past all memory the heap knows of: growth that starts beyond it was made by
+    /// someone else.
+    frontier: PageCount,
+    stats: Stats,
+}
+
+/// Totals of the free list, from [`CompactRaw::validate`].
+#[cfg(any(test, feature = "testing"))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FreeReport {
+    /// Free blocks.
+    pub blocks: usize,
+    /// Bytes in them.
+    pub bytes: usize,
+}
+
+// SAFETY: the core owns its source and every block it tracks; its pointers point only into
+// memory it owns, so moving it to another thread moves that ownership along.
+unsafe impl<S: PageSource + Send> Send for CompactRaw<S> {}
+
+/// `size` rounded up to a whole number of granules (at least one). `size` is at most
+/// `isize::MAX`, as every `Layout` size is, so this cannot overflow.
+const fn block_size(size: usize) -> usize {
+    let size = if size == 0 { 1 } else { size };
+    (size + GRANULE - 1) & !(GRANULE - 1)
+}
+
+/// `addr` rounded up to `align` (a power of two), or `None` past `usize`.
+fn align_up(addr: usize, align: usize) -> Option<usize> {
+    Some(addr.checked_add(align - 1)? & !(align - 1))
+}
+
+impl<S: PageSource> CompactRaw<S> {
+    /// A heap over `source` that may grow at most `max_pages` pages.
+    pub const fn new(source: S, max_pages: usize) -> Self {
+        CompactRaw {
+            source,
+            max_pages,
+            started: false,
+            free: ptr::null_mut(),
+            end: ptr::null_mut(),
+            frontier: PageCount(0),
+            stats: Stats::ZERO,
+        }
+    }
+
+    /// The page cap, for `const` builders.
+    pub const fn set_max_pages(&mut self, pages: usize) {
+        self.max_pages = pages;
+    }
+
+    /// The statistics so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The statistics so far, borrowed (the host export reads a few fields after every call).
+    #[cfg(feature = "host-export")]
+    pub(crate) fn stats_ref(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The page source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The page source, mutably (tests use it to misbehave as a host would).
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.source
+    }
+
+    /// Walk the free list (feature `testing`): sorted, no two blocks touching, each aligned to
+    /// and a multiple of [`GRANULE`], inside the memory the source has. Returns its totals.
+    ///
+    /// # Errors
+    /// The first broken invariant, described.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn validate(&self) -> Result<FreeReport, crate::raw::ValidationError> {
+        extern crate std;
+        use std::format;
+        let memory_end = self.source.page_ptr(PageCount(0)).addr() + self.source.size().0 * PAGE_SIZE;
+        let mut report = FreeReport::default();
+        let mut previous_end = 0;
+        let mut block = self.free;
+        while !block.is_null() {
+            // SAFETY: every block on the list is free and ours.
+            let size = unsafe { (*block).size };
+            let start = block.addr();
+            if start % GRANULE != 0 || size % GRANULE != 0 || size == 0 {
+                return Err(format!("free block {block:p} of {size} bytes is not whole granules"));
+            }
+            if report.blocks > 0 && start <= previous_end {
+                return Err(format!("free block {block:p} touches or precedes the one before"));
+            }
+            if start.checked_add(size).is_none_or(|end| end > memory_end) {
+                return Err(format!("free block {block:p} of {size} bytes runs past memory"));
+            }
+            previous_end = start + size;
+            report.blocks += 1;
+            report.bytes += size;
+            // SAFETY: as above.
+            block = unsafe { (*block).next };
+        }
+        Ok(report)
+    }
+
+    /// A block of `size` bytes aligned to `align`, or null.
+    ///
+    /// # Safety
+    /// The heap's memory has not been touched by anyone else since it was handed out; `size` and
+    /// `align` make a valid `Layout`.
+    pub unsafe fn alloc(&mut self, size: usize, align: usize) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        let block = unsafe { self.alloc_block(size, align) };
+        if !block.is_null() {
+            self.stats.allocations += 1;
+            self.add_live(size);
+        }
+        block
+    }
+
+    /// Free a block.
+    ///
+    /// # Safety
+    /// `block` came from this heap with `size` and is not used any more.
+    pub unsafe fn dealloc(&mut self, block: *mut u8, size: usize) {
+        self.stats.deallocations += 1;
+        self.stats.live_bytes = self.stats.live_bytes.saturating_sub(size);
+        // SAFETY: forwarded from the caller.
+        unsafe { self.release(block, block_size(size)) };
+    }
+
+    /// Resize a block: in place when it shrinks, or when the free block behind it has room, or
+    /// when it can reach the end of memory and memory grows there; else moved. Null (and the block
+    /// untouched) when memory cannot be had.
+    ///
+    /// # Safety
+    /// As for [`dealloc`](Self::dealloc); `align` is the block's alignment, and `new_size` with
+    /// it makes a valid `Layout`.
+    pub unsafe fn realloc(&mut self, block: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
+        let (old, new) = (block_size(size), block_size(new_size));
+        // SAFETY: the block is ours for `old` bytes; a tail it no longer needs changes hands.
+        let result = unsafe {
+            if new <= old {
+                self.release(block.wrapping_add(new), old - new);
+                block
+            } else if self.grow_in_place(block, old, new, false) {
+                block
+            } else {
+                // A free block elsewhere before growing memory; growing in place before growing
+                // for a move.
+                let mut moved = self.best_fit(new, align.max(GRANULE), false).0;
+                if moved.is_null() {
+                    if self.grow_in_place(block, old, new, true) {
+                        return self.resized(block, size, new_size);
+                    }
+                    moved = self.alloc_block(new_size, align);
+                }
+                if moved.is_null() {
+                    return moved;
+                }
+                ptr::copy_nonoverlapping(block, moved, size);
+                self.release(block, old);
+                moved
+            }
+        };
+        self.resized(result, size, new_size)
+    }
+
+    /// Count a successful `realloc` from `size` to `new_size` bytes; returns `block`.
+    fn resized(&mut self, block: *mut u8, size: usize, new_size: usize) -> *mut u8 {
+        self.stats.reallocations += 1;
+        self.stats.live_bytes = self.stats.live_bytes.saturating_sub(size);
+        self.add_live(new_size);
+        block
+    }
+
+    fn add_live(&mut self, bytes: usize) {
+        self.stats.live_bytes += bytes;
+        if self.stats.live_bytes > self.stats.peak_live_bytes {
+            self.stats.peak_live_bytes = self.stats.live_bytes;
+        }
+    }
+
+    /// Best fit over the free blocks, growing memory once if none fits (see the module docs).
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    unsafe fn alloc_block(&mut self, size: usize, align: usize) -> *mut u8 {
+        let (size, align) = (block_size(size), align.max(GRANULE));
+        self.start();
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            let (block, last) = self.best_fit(size, align, false);
+            if !block.is_null() || !self.grow_for(last, size, align) {
+                return block;
+            }
+            self.best_fit(size, align, true).0
+        }
+    }
+
+    /// Cut a block of `size` bytes (whole granules) at `align` (at least a granule) from the
+    /// smallest free block it fits in: from its high end, or from its low end if `low`. Returns
+    /// the block, or null and the last free block.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    unsafe fn best_fit(&mut self, size: usize, align: usize, low: bool) -> (*mut u8, *mut FreeBlock) {
+        let mut last = ptr::null_mut::<FreeBlock>();
+        let mut best: *mut *mut FreeBlock = ptr::null_mut();
+        let mut best_size = usize::MAX;
+        // SAFETY: every block on the list is free and ours; the parts we cut stay inside it.
+        unsafe {
+            let mut link: *mut *mut FreeBlock = &raw mut self.free;
+            while !(*link).is_null() {
+                let free = *link;
+                last = free;
+                let free_size = (*free).size;
+                // The highest place the block fits, if it fits.
+                if free_size >= size
+                    && ((free.addr() + free_size - size) & !(align - 1)) >= free.addr()
+                    && free_size < best_size
+                {
+                    best = link;
+                    best_size = free_size;
+                    if free_size == size {
+                        break;
+                    }
+                }
+                link = &raw mut (*free).next;
+            }
+            if best.is_null() {
+                return (ptr::null_mut(), last);
+            }
+            let free = *best;
+            let high = (free.addr() + (*free).size - size) & !(align - 1);
+            let at = if low { high - ((high - free.addr()) & !(align - 1)) } else { high };
+            let (block, rest) = Self::cut(best, at, size);
+            self.release(block.wrapping_add(size), rest);
+            (block, last)
+        }
+    }
+
+    /// Cut `[at, at + size)` out of the free block `*link`, which holds it: the bytes in front
+    /// stay that free block. Returns the block and the number of bytes behind it, which the
+    /// caller must [`release`](Self::release). Takes no `self`, so that `link` may point into it.
+    ///
+    /// # Safety
+    /// `link` is a slot of the free list, and its block holds the range.
+    unsafe fn cut(link: *mut *mut FreeBlock, at: usize, size: usize) -> (*mut u8, usize) {
+        // SAFETY: the free block is ours and holds the range, as the caller promises.
+        unsafe {
+            let free = *link;
+            let free_end = free.addr() + (*free).size;
+            if at == free.addr() {
+                *link = (*free).next;
+            } else {
+                (*free).size = at - free.addr();
+            }
+            (free.cast::<u8>().with_addr(at), free_end - at - size)
+        }
+    }
+
+    /// The slot of the free list that holds the first free block at or above `at`.
+    fn slot_at(&mut self, at: usize) -> *mut *mut FreeBlock {
+        let mut link: *mut *mut FreeBlock = &raw mut self.free;
+        // SAFETY: list blocks are free and ours.
+        unsafe {
+            while !(*link).is_null() && (*link).addr() < at {
+                link = &raw mut (**link).next;
+            }
+        }
+        link
+    }
+
+    /// Put `[block, block + size)` back, merged with the free blocks it touches.
+    ///
+    /// # Safety
+    /// The range is ours, granule-aligned, and neither live nor free.
+    unsafe fn release(&mut self, block: *mut u8, size: usize) {
+        if size == 0 {
+            return;
+        }
+        // SAFETY: list blocks are free and ours; the range is ours.
+        unsafe {
+            let mut before: *mut *mut FreeBlock = ptr::null_mut();
+            let mut link: *mut *mut FreeBlock = &raw mut self.free;
+            while !(*link).is_null() && (*link).addr() < block.addr() {
+                before = link;
+                link = &raw mut (**link).next;
+            }
+            let mut next = *link;
+            let mut start = block.cast::<FreeBlock>();
+            let mut end = block.addr() + size;
+            if next.addr() == end {
+                end += (*next).size;
+                next = (*next).next;
+            }
+            if !before.is_null() {
+                let prev = *before;
+                if prev.addr() + (*prev).size == block.addr() {
+                    start = prev;
+                    link = before;
+                }
+            }
+            start.write(FreeBlock { next, size: end - start.addr() });
+            *link = start;
+        }
+    }
+
+    /// Claim the initial free space, once.
+    fn start(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let initial = self.source.initial();
+        self.frontier = initial.pages;
+        let start = initial.claimable_start.map_addr(|a| a.next_multiple_of(GRANULE));
+        let end = initial.end.map_addr(|a| a & !(GRANULE - 1));
+        if start < end {
+            self.end = end;
+            self.stats.heap_bytes += initial.end.addr() - initial.claimable_start.addr();
+            // SAFETY: the source promises the initial range is ours.
+            unsafe { self.release(start, end.addr() - start.addr()) };
+        }
+    }
+
+    /// Grow `[block, block + old)` to `new` bytes where it is: into the free block behind it, if
+    /// that has room, or else, if `may_grow`, after growing memory if that free block, or the
+    /// block itself, ends where memory does.
+    ///
+    /// # Safety
+    /// The block is live and ours for `old` bytes, and `old < new`.
+    unsafe fn grow_in_place(&mut self, block: *mut u8, old: usize, new: usize, may_grow: bool) -> bool {
+        let (at, wanted) = (block.addr() + old, new - old);
+        let mut link = self.slot_at(at);
+        // SAFETY: list blocks are free and ours; what we take stays inside the one behind.
+        unsafe {
+            let room = if (*link).addr() == at { (**link).size } else { 0 };
+            if room < wanted {
+                if !may_grow
+                    || at + room != self.end.addr()
+                    || self.source.size() != self.frontier
+                    || !self.grow(Some(wanted - room))
+                {
+                    return false;
+                }
+                // The grown pages merged into the block behind, or became it.
+                link = self.slot_at(at);
+            }
+            let behind = *link;
+            // Someone else may have grown memory between our check and our growth (threads).
+            if behind.addr() != at || (*behind).size < wanted {
+                return false;
+            }
+            let (_, rest) = Self::cut(link, at, wanted);
+            self.release(block.wrapping_add(new), rest);
+        }
+        true
+    }
+
+    /// Grow memory so that a block of `size` at `align` fits; `last` is the last free block.
+    /// False if refused.
+    fn grow_for(&mut self, last: *mut FreeBlock, size: usize, align: usize) -> bool {
+        // SAFETY: `last`, if not null, is a free block of ours.
+        let needed = match unsafe { last.as_ref() } {
+            // The last free block ends where memory ends: grow it.
+            Some(block)
+                if self.source.size() == self.frontier && last.addr() + block.size == self.end.addr() =>
+            {
+                align_up(last.addr(), align).and_then(|at| at.checked_add(size)).map(|e| e - self.end.addr())
+            }
+            // New pages start on a page boundary.
+            _ => size.checked_add(align.saturating_sub(PAGE_SIZE)),
+        };
+        self.grow(needed)
+    }
+
+    /// Grow memory by enough pages for `bytes` (`None`: more than `usize` holds) and put them on
+    /// the free list. False if refused.
+    fn grow(&mut self, bytes: Option<usize>) -> bool {
+        let pages = bytes.map(PageCount::covering);
+        let allowed = self.max_pages.saturating_sub(self.stats.pages_grown);
+        let grown = match pages {
+            Some(pages) if pages.0 <= allowed && pages.bytes().is_some() => {
+                self.source.grow(pages).map(|old| (old, pages))
+            }
+            _ => None,
+        };
+        let Some((old, pages)) = grown else {
+            self.stats.failed_grows += 1;
+            return false;
+        };
+        self.frontier = self.stats.count_growth(old, pages, self.frontier);
+        let start = self.source.page_ptr(old);
+        // The end of a memory that fills the address space is no address: stop a granule short.
+        let room = (usize::MAX - start.addr()) & !(GRANULE - 1);
+        self.end = start.wrapping_add(pages.bytes().unwrap_or(usize::MAX).min(room));
+        // SAFETY: the source promises the new pages are ours.
+        unsafe { self.release(start, self.end.addr() - start.addr()) };
+        true
+    }
+}
