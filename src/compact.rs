@@ -1,5 +1,4 @@
-//! [`CompactHeap`]: the fewest pages and a small module, for programs that count bytes before
-//! time.
+//! [`CompactHeap`]: fewer pages and a smaller module, for programs that count bytes before time.
 
 mod raw;
 
@@ -13,7 +12,7 @@ use crate::{Call, Outcome, Stats};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 
-/// A global allocator for the fewest pages and a small module: one address-ordered list of free
+/// A global allocator for fewer pages and a smaller module: one address-ordered list of free
 /// blocks, best fit, no block headers (README, "CompactHeap").
 ///
 /// Install it with
