@@ -65,6 +65,15 @@ impl<S: PageSource> CompactHeap<S> {
         self.heap.with(|heap: &mut CompactRaw<S>| heap.stats()).unwrap_or_default()
     }
 
+    /// Walk the free list and check it (feature `testing`); see [`CompactRaw::validate`].
+    ///
+    /// # Errors
+    /// The first broken invariant, described.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn validate(&self) -> Result<FreeReport, crate::raw::ValidationError> {
+        self.heap.with(|heap: &mut CompactRaw<S>| heap.validate()).unwrap_or_else(|| Err("heap busy".into()))
+    }
+
     /// Run `f`, a call of kind `call`, on the heap, and show the outcome to hosts (feature
     /// `host-export`).
     #[inline]

@@ -1,5 +1,6 @@
 //! Threads sharing one locked heap: natively over the fake page source, and on
-//! `wasm32-wasip1-threads` with growheap as the global allocator (its spin lock).
+//! `wasm32-wasip1-threads` with growheap as the global allocator (its spin lock); the same for a
+//! `CompactHeap`.
 //!
 //! Four threads allocate, free and reallocate at random, and pass blocks to each other. Every
 //! block is filled with its owner's tag and checked before it is freed, so two threads handed
@@ -124,6 +125,35 @@ fn four_threads_share_one_locked_heap() {
     assert_eq!(stats.live_bytes, 0, "{stats}");
     assert_eq!(stats.allocations, stats.deallocations, "{stats}");
     heap.validate().unwrap();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn four_threads_share_one_locked_compact_heap() {
+    use growheap::CompactHeap;
+    use growheap::source::FakePages;
+    let heap = CompactHeap::with_source(FakePages::wasi_like(if cfg!(miri) { 64 } else { 2048 }));
+    share(&heap);
+    let stats = heap.stats();
+    assert!(stats.allocations as usize >= THREADS * STEPS / 4, "{stats}");
+    assert_eq!(stats.live_bytes, 0, "{stats}");
+    assert_eq!(stats.allocations, stats.deallocations, "{stats}");
+    // Everything freed: every byte it grew is one free list again.
+    assert_eq!(heap.validate().unwrap().bytes, stats.heap_bytes, "{stats}");
+}
+
+/// A `CompactHeap` beside the global heap, shared by four threads under its spin lock.
+#[cfg(target_arch = "wasm32")]
+static COMPACT: growheap::CompactHeap = growheap::CompactHeap::new();
+
+#[cfg(target_arch = "wasm32")]
+#[test]
+fn four_wasm_threads_share_a_compact_heap() {
+    share(&COMPACT);
+    let stats = COMPACT.stats();
+    assert!(stats.allocations as usize >= THREADS * STEPS / 4, "{stats}");
+    assert_eq!(stats.live_bytes, 0, "{stats}");
+    assert_eq!(stats.allocations, stats.deallocations, "{stats}");
 }
 
 #[cfg(target_arch = "wasm32")]
