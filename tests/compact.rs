@@ -213,8 +213,11 @@ fn a_random_model_keeps_every_byte_and_every_count() {
                 }
                 95..97 => model.fake().refuse_next_grows(1),
                 97..98 => assert!(model.fake().grow_foreign(rng.usize(1..=3))),
-                _ if step % 500 == 0 => model.free_all(),
                 _ => {}
+            }
+            // Now and then start over, so that freed memory serves a fresh mix.
+            if step % 1000 == 999 {
+                model.free_all();
             }
         }
         model.free_all();
