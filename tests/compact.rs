@@ -3,6 +3,8 @@
 //! accounted for after every step), bad input, refused and foreign growth, and the growth
 //! patterns of the benchmark.
 
+mod common;
+
 use growheap::Stats;
 use growheap::compact::{CompactRaw, GRANULE};
 use growheap::source::{FakePages, PAGE_SIZE};
@@ -139,21 +141,7 @@ impl Model {
         self.steps += 1;
         let stats = self.heap.stats();
         let fake = self.heap.source();
-        let e = &self.expected;
-        assert_eq!(
-            (
-                stats.allocations,
-                stats.deallocations,
-                stats.reallocations,
-                stats.live_bytes,
-                stats.peak_live_bytes
-            ),
-            (e.allocations, e.deallocations, e.reallocations, e.live_bytes, e.peak_live_bytes),
-        );
-        assert_eq!(stats.grow_calls as usize, fake.heap_grows().len(), "grow_calls vs host");
-        assert_eq!(stats.pages_grown, fake.heap_grown_pages(), "pages_grown vs host");
-        assert_eq!(stats.foreign_pages, fake.foreign_pages_before_last_heap_grow(), "foreign_pages vs host");
-        assert_eq!(fake.pages().0, fake.initial_pages().0 + stats.pages_grown + fake.foreign_pages());
+        common::assert_stats_agree(&stats, &self.expected, fake, self.steps);
         let free = self.heap.validate().unwrap_or_else(|error| panic!("free list: {error}"));
         let live: usize = self.live.values().map(|live| block_bytes(live.size)).sum();
         let claimed = stats.heap_bytes.saturating_sub(self.rounding);

@@ -20,6 +20,27 @@ fn first_difference(bytes: &[u8], fill: u8) -> Option<usize> {
     bytes[start..].iter().position(|&b| b != fill).map(|i| start + i)
 }
 
+/// `stats` agree with a model's call figures (`expected`) and with the fake host's growth
+/// figures, after `step` calls.
+pub fn assert_stats_agree(stats: &Stats, expected: &Stats, fake: &FakePages, step: usize) {
+    let e = expected;
+    assert_eq!(
+        (
+            stats.allocations,
+            stats.deallocations,
+            stats.reallocations,
+            stats.live_bytes,
+            stats.peak_live_bytes
+        ),
+        (e.allocations, e.deallocations, e.reallocations, e.live_bytes, e.peak_live_bytes),
+        "call statistics differ from the model after step {step}"
+    );
+    assert_eq!(stats.grow_calls as usize, fake.heap_grows().len(), "grow_calls vs host");
+    assert_eq!(stats.pages_grown, fake.heap_grown_pages(), "pages_grown vs host");
+    assert_eq!(stats.foreign_pages, fake.foreign_pages_before_last_heap_grow(), "foreign_pages vs host");
+    assert_eq!(fake.pages().0, fake.initial_pages().0 + stats.pages_grown + fake.foreign_pages());
+}
+
 /// A live block in the model.
 #[derive(Clone, Copy, Debug)]
 pub struct Live {
@@ -243,23 +264,7 @@ impl Checked {
     pub fn check_stats(&self) {
         let stats = self.stats();
         let fake = self.heap.source();
-        let e = &self.expected;
-        assert_eq!(
-            (
-                stats.allocations,
-                stats.deallocations,
-                stats.reallocations,
-                stats.live_bytes,
-                stats.peak_live_bytes
-            ),
-            (e.allocations, e.deallocations, e.reallocations, e.live_bytes, e.peak_live_bytes),
-            "call statistics differ from the model after step {}",
-            self.steps
-        );
-        assert_eq!(stats.grow_calls as usize, fake.heap_grows().len(), "grow_calls vs host");
-        assert_eq!(stats.pages_grown, fake.heap_grown_pages(), "pages_grown vs host");
-        assert_eq!(stats.foreign_pages, fake.foreign_pages_before_last_heap_grow(), "foreign_pages vs host");
-        assert_eq!(fake.pages().0, fake.initial_pages().0 + stats.pages_grown + fake.foreign_pages());
+        assert_stats_agree(&stats, &self.expected, fake, self.steps);
         if self.refusals_only_from_source {
             assert_eq!(stats.failed_grows, fake.refused_grows(), "failed_grows vs host refusals");
         }
