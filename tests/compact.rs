@@ -5,158 +5,8 @@
 
 mod common;
 
-use growheap::Stats;
-use growheap::compact::{CompactRaw, GRANULE};
-use growheap::source::{FakePages, PAGE_SIZE};
-use std::collections::BTreeMap;
-
-/// A live block of the model: every byte holds `fill`.
-#[derive(Clone, Copy)]
-struct Live {
-    ptr: *mut u8,
-    size: usize,
-    align: usize,
-    fill: u8,
-}
-
-/// The compact core with a shadow model checked after every call.
-struct Model {
-    heap: CompactRaw<FakePages>,
-    live: BTreeMap<usize, Live>,
-    expected: Stats,
-    next_fill: u8,
-    /// Bytes of the initial claim lost to rounding its start up to a granule.
-    rounding: usize,
-    /// Calls so far: memory is scanned for trespass every 256 calls, which is enough to catch one.
-    steps: usize,
-}
-
-fn block_bytes(size: usize) -> usize {
-    size.max(1).next_multiple_of(GRANULE)
-}
-
-impl Model {
-    fn new(fake: FakePages, heap_base: Option<usize>) -> Self {
-        let rounding = heap_base.map_or(0, |base| base.next_multiple_of(GRANULE) - base);
-        Model {
-            heap: CompactRaw::new(fake, usize::MAX),
-            live: BTreeMap::new(),
-            expected: Stats::ZERO,
-            next_fill: 0,
-            rounding,
-            steps: 0,
-        }
-    }
-
-    fn unknown_like(max_pages: usize) -> Self {
-        Self::new(FakePages::unknown_like(max_pages), Some(1024))
-    }
-
-    fn fake(&mut self) -> &mut FakePages {
-        self.heap.source_mut()
-    }
-
-    fn alloc(&mut self, size: usize, align: usize) -> Option<*mut u8> {
-        let failed = self.heap.stats().failed_grows;
-        // SAFETY: the heap's memory is touched only through blocks it handed out; test layouts
-        // are valid.
-        let ptr = unsafe { self.heap.alloc(size, align) };
-        if ptr.is_null() {
-            assert_eq!(self.heap.stats().failed_grows, failed + 1, "null without one failed growth");
-            self.check();
-            return None;
-        }
-        self.admit(ptr, size, align);
-        self.expected.allocations += 1;
-        self.add_live(size);
-        self.check();
-        Some(ptr)
-    }
-
-    fn dealloc(&mut self, ptr: *mut u8) {
-        let live = self.live.remove(&ptr.addr()).expect("a live block");
-        verify(&live, live.size);
-        // SAFETY: the block is live with this size.
-        unsafe { self.heap.dealloc(ptr, live.size) };
-        self.expected.deallocations += 1;
-        self.expected.live_bytes -= live.size;
-        self.check();
-    }
-
-    fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> Option<*mut u8> {
-        let live = *self.live.get(&ptr.addr()).expect("a live block");
-        let failed = self.heap.stats().failed_grows;
-        // SAFETY: the block is live with this size and alignment; test sizes are valid.
-        let moved = unsafe { self.heap.realloc(ptr, live.size, live.align, new_size) };
-        if moved.is_null() {
-            // A growth in place may be refused before the move's.
-            assert!(self.heap.stats().failed_grows > failed, "null without a failed growth");
-            verify(&live, live.size);
-            self.check();
-            return None;
-        }
-        self.live.remove(&ptr.addr());
-        verify(&Live { ptr: moved, ..live }, live.size.min(new_size));
-        self.admit(moved, new_size, live.align);
-        self.expected.reallocations += 1;
-        self.expected.live_bytes -= live.size;
-        self.add_live(new_size);
-        self.check();
-        Some(moved)
-    }
-
-    fn free_all(&mut self) {
-        let blocks: Vec<_> = self.live.values().map(|live| live.ptr).collect();
-        blocks.into_iter().for_each(|ptr| self.dealloc(ptr));
-    }
-
-    fn add_live(&mut self, size: usize) {
-        self.expected.live_bytes += size;
-        self.expected.peak_live_bytes = self.expected.peak_live_bytes.max(self.expected.live_bytes);
-    }
-
-    /// Check a new block's place, then fill it.
-    fn admit(&mut self, ptr: *mut u8, size: usize, align: usize) {
-        assert_eq!(ptr.addr() % align, 0, "{ptr:p} not aligned to {align}");
-        let fake = self.heap.source();
-        let offset = fake.offset_of(ptr);
-        let bytes = block_bytes(size);
-        assert!(offset + bytes <= fake.pages().0 * PAGE_SIZE, "{ptr:p}+{bytes} past memory");
-        assert!(!fake.touches_foreign(offset, bytes), "{ptr:p}+{bytes} in foreign or static memory");
-        if let Some((_, before)) = self.live.range(..=ptr.addr()).next_back() {
-            assert!(before.ptr.addr() + block_bytes(before.size) <= ptr.addr(), "{ptr:p} overlaps a block");
-        }
-        if let Some((&after, _)) = self.live.range(ptr.addr()..).next() {
-            assert!(ptr.addr() + bytes <= after, "{ptr:p}+{bytes} overlaps a block");
-        }
-        self.next_fill = self.next_fill.wrapping_add(1).max(1);
-        // SAFETY: the block is ours for `size` bytes.
-        unsafe { ptr.write_bytes(self.next_fill, size) };
-        self.live.insert(ptr.addr(), Live { ptr, size, align, fill: self.next_fill });
-    }
-
-    /// Statistics equal to the model and to the host; the free list valid; every byte of the
-    /// heap's memory in a live block or a free one.
-    fn check(&mut self) {
-        self.steps += 1;
-        let stats = self.heap.stats();
-        let fake = self.heap.source();
-        common::assert_stats_agree(&stats, &self.expected, fake, self.steps);
-        let free = self.heap.validate().unwrap_or_else(|error| panic!("free list: {error}"));
-        let live: usize = self.live.values().map(|live| block_bytes(live.size)).sum();
-        let claimed = stats.heap_bytes.saturating_sub(self.rounding);
-        assert_eq!(free.bytes + live, claimed, "bytes lost or found: {free:?}, {live} live");
-        if self.steps % 256 == 0 {
-            assert_eq!(fake.first_trespass(), None, "wrote to static or foreign memory");
-        }
-    }
-}
-
-fn verify(live: &Live, len: usize) {
-    // SAFETY: the block is live for at least `len` bytes.
-    let bytes = unsafe { std::slice::from_raw_parts(live.ptr, len) };
-    assert!(bytes.iter().all(|&b| b == live.fill), "block {:p} corrupted", live.ptr);
-}
+use common::compact::CheckedCompact as Model;
+use growheap::source::PAGE_SIZE;
 
 /// A size from 0 to 300,000 bytes, mostly small. Under Miri, which checks every byte it touches
 /// one by one, sizes stop at a few pages.
@@ -186,17 +36,17 @@ fn a_random_model_keeps_every_byte_and_every_count() {
         let mut rng = fastrand::Rng::with_seed(seed);
         let mut model = Model::unknown_like(pages);
         for step in 0..steps {
-            let live = model.live.len();
+            let live = model.live_count();
             match rng.u32(0..100) {
                 0..45 => {
                     model.alloc(size(&mut rng), align(&mut rng));
                 }
                 45..75 if live > 0 => {
-                    let ptr = model.live.values().nth(rng.usize(0..live)).unwrap().ptr;
+                    let ptr = model.nth_live(rng.usize(0..live)).unwrap();
                     model.dealloc(ptr);
                 }
                 75..95 if live > 0 => {
-                    let ptr = model.live.values().nth(rng.usize(0..live)).unwrap().ptr;
+                    let ptr = model.nth_live(rng.usize(0..live)).unwrap();
                     model.realloc(ptr, size(&mut rng));
                 }
                 95..97 => model.fake().refuse_next_grows(1),
@@ -256,7 +106,7 @@ fn alignments_above_a_page_are_kept_and_their_gaps_reused() {
 
 #[test]
 fn refused_growth_gives_null_once_then_recovers() {
-    let mut model = Model::new(FakePages::wasi_like(8), None);
+    let mut model = Model::wasi_like(8);
     model.fake().refuse_next_grows(1);
     assert_eq!(model.alloc(1000, 8), None);
     assert_eq!(model.heap.source().refused_grows(), 1, "one attempt, no loop");
@@ -282,7 +132,7 @@ fn the_page_cap_refuses_past_it() {
 
 #[test]
 fn foreign_pages_are_counted_and_never_touched() {
-    let mut model = Model::new(FakePages::wasi_like(64), None);
+    let mut model = Model::wasi_like(64);
     let first = model.alloc(40_000, 8).unwrap();
     assert!(model.fake().grow_foreign(2));
     let second = model.alloc(40_000, 8).unwrap();
@@ -298,10 +148,10 @@ fn after_freeing_everything_one_block_fills_each_run_without_growing() {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut model = Model::unknown_like(256);
     for _ in 0..2000 {
-        if model.live.len() < 40 || rng.bool() {
+        if model.live_count() < 40 || rng.bool() {
             model.alloc(rng.usize(1..=10_000), 8).unwrap();
         } else {
-            let ptr = model.live.values().nth(rng.usize(0..model.live.len())).unwrap().ptr;
+            let ptr = model.nth_live(rng.usize(0..model.live_count())).unwrap();
             model.dealloc(ptr);
         }
     }
@@ -317,7 +167,7 @@ fn after_freeing_everything_one_block_fills_each_run_without_growing() {
 /// Pages grown by a loop of `steps`, each allocating `size(step)` bytes, then freeing the block
 /// of the step before.
 fn pages_for_ratchet(steps: usize, size: impl Fn(usize) -> usize) -> usize {
-    let mut model = Model::new(FakePages::wasi_like(4096), None);
+    let mut model = Model::wasi_like(4096);
     let mut previous = None;
     for step in 0..steps {
         let block = model.alloc(size(step), 8).unwrap();
@@ -335,7 +185,7 @@ fn the_growth_patterns_of_the_benchmark_stay_within_their_targets() {
     let ratchet = pages_for_ratchet(64, |step| (step + 1) * PAGE_SIZE + 1000);
     assert!(ratchet <= 171, "ratchet grew {ratchet} pages");
     // wee_alloc #106: 85,196 then 80,000 bytes, alloc and free, again and again.
-    let mut model = Model::new(FakePages::wasi_like(64), None);
+    let mut model = Model::wasi_like(64);
     for round in 0..200 {
         for size in [85_196, 80_000] {
             let block = model.alloc(size, 8).unwrap();
@@ -352,7 +202,7 @@ fn the_growth_patterns_of_the_benchmark_stay_within_their_targets() {
 fn a_buffer_that_doubles_by_realloc_grows_in_place_at_the_end_of_memory() {
     // Like `Vec::push`: a buffer doubling from 8 bytes to 8 MiB, with small blocks allocated in
     // between. Moved at each doubling, it would need about twice its final size.
-    let mut model = Model::new(FakePages::wasi_like(512), None);
+    let mut model = Model::wasi_like(512);
     let mut buffer = model.alloc(8, 8).unwrap();
     let mut size = 8;
     while size < 8 << 20 {

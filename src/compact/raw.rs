@@ -53,6 +53,8 @@ pub struct FreeReport {
     pub blocks: usize,
     /// Bytes in them.
     pub bytes: usize,
+    /// Bytes in the largest.
+    pub largest: usize,
 }
 
 // SAFETY: the core owns its source and every block it tracks; its pointers point only into
@@ -140,6 +142,7 @@ impl<S: PageSource> CompactRaw<S> {
             previous_end = start + size;
             report.blocks += 1;
             report.bytes += size;
+            report.largest = report.largest.max(size);
             // SAFETY: as above.
             block = unsafe { (*block).next };
         }

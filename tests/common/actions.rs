@@ -1,7 +1,9 @@
-//! The fuzz body: bytes become a sequence of heap actions, each checked by [`Checked`]. The
+//! The fuzz body: bytes become a sequence of heap actions, run on `GrowHeap`'s core through
+//! [`Checked`] and then on `CompactHeap`'s through [`CheckedCompact`], each action checked. The
 //! cargo-fuzz target in `fuzz/` and the seeded test `tests/fuzz_seeded.rs` both run it.
 
 use super::Checked;
+use super::compact::CheckedCompact;
 use growheap::raw::Limits;
 use growheap::source::FakePages;
 
@@ -43,24 +45,108 @@ impl Input<'_> {
     }
 }
 
-/// Run the actions `data` describes, checking everything after each one; then free everything
-/// and check that the freed memory serves a large block again.
+/// The calls the fuzz body makes, on either heap's checked driver.
+trait Driver {
+    fn live_count(&self) -> usize;
+    fn nth_live(&self, n: usize) -> Option<*mut u8>;
+    fn alloc(&mut self, size: usize, align: usize);
+    fn alloc_zeroed(&mut self, size: usize, align: usize);
+    fn dealloc(&mut self, block: *mut u8);
+    fn realloc(&mut self, block: *mut u8, new_size: usize);
+    fn reserve(&mut self, bytes: usize);
+    fn fake(&mut self) -> &mut FakePages;
+}
+
+impl Driver for Checked {
+    fn live_count(&self) -> usize {
+        Checked::live_count(self)
+    }
+    fn nth_live(&self, n: usize) -> Option<*mut u8> {
+        Checked::nth_live(self, n)
+    }
+    fn alloc(&mut self, size: usize, align: usize) {
+        Checked::alloc(self, size, align);
+    }
+    fn alloc_zeroed(&mut self, size: usize, align: usize) {
+        Checked::alloc_zeroed(self, size, align);
+    }
+    fn dealloc(&mut self, block: *mut u8) {
+        Checked::dealloc(self, block);
+    }
+    fn realloc(&mut self, block: *mut u8, new_size: usize) {
+        Checked::realloc(self, block, new_size);
+    }
+    fn reserve(&mut self, bytes: usize) {
+        Checked::reserve(self, bytes);
+    }
+    fn fake(&mut self) -> &mut FakePages {
+        Checked::fake(self)
+    }
+}
+
+/// `CompactHeap` has no `reserve`, and its `alloc_zeroed` is `GlobalAlloc`'s default (an
+/// allocation, then zeros written by the caller): both become a plain allocation or nothing.
+impl Driver for CheckedCompact {
+    fn live_count(&self) -> usize {
+        CheckedCompact::live_count(self)
+    }
+    fn nth_live(&self, n: usize) -> Option<*mut u8> {
+        CheckedCompact::nth_live(self, n)
+    }
+    fn alloc(&mut self, size: usize, align: usize) {
+        CheckedCompact::alloc(self, size, align);
+    }
+    fn alloc_zeroed(&mut self, size: usize, align: usize) {
+        CheckedCompact::alloc(self, size, align);
+    }
+    fn dealloc(&mut self, block: *mut u8) {
+        CheckedCompact::dealloc(self, block);
+    }
+    fn realloc(&mut self, block: *mut u8, new_size: usize) {
+        CheckedCompact::realloc(self, block, new_size);
+    }
+    fn reserve(&mut self, _: usize) {}
+    fn fake(&mut self) -> &mut FakePages {
+        CheckedCompact::fake(self)
+    }
+}
+
+/// Run the actions `data` describes on `GrowHeap`'s core and then on `CompactHeap`'s, checking
+/// everything after each one; then free everything and check that the freed memory serves a
+/// large block again.
 pub fn run(data: &[u8]) {
     let mut input = Input(data);
-    // The first byte picks the start (bit 0) and whether freed blocks wait on quick lists (bit 1).
+    // The first byte picks the start (bit 0) and whether freed blocks wait on `GrowHeap`'s quick
+    // lists (bit 1).
     let setup = input.byte();
     let fake =
-        if setup & 1 == 0 { FakePages::unknown_like(MAX_PAGES) } else { FakePages::wasi_like(MAX_PAGES) };
-    let mut heap = Checked::new(fake, Limits::NONE);
+        || if setup & 1 == 0 { FakePages::unknown_like(MAX_PAGES) } else { FakePages::wasi_like(MAX_PAGES) };
+    let mut heap = Checked::new(fake(), Limits::NONE);
     if setup & 2 != 0 {
         heap = heap.without_quick_lists();
     }
+    drive(&mut heap, Input(input.0));
+    heap.verify_all();
+    heap.free_all();
+    assert_eq!(heap.stats().live_bytes, 0);
+    heap.check_reuse_after_free_all();
+
+    let heap_base = if setup & 1 == 0 { Some(1024) } else { None };
+    let mut compact = CheckedCompact::new(fake(), heap_base);
+    drive(&mut compact, input);
+    compact.verify_all();
+    compact.free_all();
+    assert_eq!(compact.stats().live_bytes, 0);
+    compact.check_reuse_after_free_all();
+}
+
+fn drive(heap: &mut impl Driver, mut input: Input) {
     let mut capped = false;
     while !input.is_empty() {
         let live = heap.live_count();
         match input.byte() % 8 {
-            0 => drop(heap.alloc(input.size(), input.align())),
-            1 => drop(heap.alloc_zeroed(input.size(), input.align())),
+            0 => heap.alloc(input.size(), input.align()),
+            1 => heap.alloc_zeroed(input.size(), input.align()),
             2 if live > 0 => {
                 let block = heap.nth_live(usize::from(input.byte()) % live).unwrap();
                 heap.dealloc(block);
@@ -69,7 +155,7 @@ pub fn run(data: &[u8]) {
                 let block = heap.nth_live(usize::from(input.byte()) % live).unwrap();
                 heap.realloc(block, input.size());
             }
-            4 => drop(heap.reserve(input.size())),
+            4 => heap.reserve(input.size()),
             5 => heap.fake().refuse_next_grows(1),
             6 => drop(heap.fake().grow_foreign(usize::from(input.byte() % 3) + 1)),
             7 => {
@@ -81,8 +167,4 @@ pub fn run(data: &[u8]) {
             _ => {}
         }
     }
-    heap.verify_all();
-    heap.free_all();
-    assert_eq!(heap.stats().live_bytes, 0);
-    heap.check_reuse_after_free_all();
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod actions;
+pub mod compact;
 
 use growheap::Stats;
 use growheap::raw::{HeapReport, Limits, RawHeap};

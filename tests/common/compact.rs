@@ -1,0 +1,204 @@
+//! A checked driver for `CompactHeap`'s core over the fake page source, as [`Checked`] is for
+//! `GrowHeap`'s: contents, alignment, overlap, exact statistics and foreign pages after every
+//! call, and every byte of the heap's memory in a live block or a free one.
+//!
+//! [`Checked`]: super::Checked
+
+use super::{Live, assert_stats_agree, first_difference};
+use growheap::Stats;
+use growheap::compact::{CompactRaw, FreeReport, GRANULE};
+use growheap::source::{FakePages, PAGE_SIZE};
+use std::alloc::Layout;
+use std::collections::BTreeMap;
+
+/// Bytes a block of `size` takes in the compact heap: whole granules, at least one.
+pub fn block_bytes(size: usize) -> usize {
+    size.max(1).next_multiple_of(GRANULE)
+}
+
+pub struct CheckedCompact {
+    pub heap: CompactRaw<FakePages>,
+    /// Live blocks by address.
+    live: BTreeMap<usize, Live>,
+    expected: Stats,
+    next_fill: u8,
+    /// Bytes of the initial claim lost to rounding its start up to a granule.
+    rounding: usize,
+    /// Calls so far: memory is scanned for trespass every 256 calls, which is enough to catch one.
+    steps: usize,
+}
+
+impl CheckedCompact {
+    /// A heap over `fake`, whose claimable initial memory starts at `heap_base` (as given to
+    /// `FakePages::new`).
+    pub fn new(fake: FakePages, heap_base: Option<usize>) -> Self {
+        let rounding = heap_base.map_or(0, |base| base.next_multiple_of(GRANULE) - base);
+        CheckedCompact {
+            heap: CompactRaw::new(fake, usize::MAX),
+            live: BTreeMap::new(),
+            expected: Stats::ZERO,
+            next_fill: 0,
+            rounding,
+            steps: 0,
+        }
+    }
+
+    /// Over `FakePages::unknown_like`, whose heap base is byte 1024.
+    pub fn unknown_like(max_pages: usize) -> Self {
+        Self::new(FakePages::unknown_like(max_pages), Some(1024))
+    }
+
+    /// Over `FakePages::wasi_like`, which leaves the heap no initial memory.
+    pub fn wasi_like(max_pages: usize) -> Self {
+        Self::new(FakePages::wasi_like(max_pages), None)
+    }
+
+    pub fn fake(&mut self) -> &mut FakePages {
+        self.heap.source_mut()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.heap.stats()
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// The n-th live block in address order.
+    pub fn nth_live(&self, n: usize) -> Option<*mut u8> {
+        self.live.values().nth(n).map(|live| live.ptr)
+    }
+
+    /// Allocate and check; `None` when the heap returned null, which must have counted exactly
+    /// one failed growth.
+    pub fn alloc(&mut self, size: usize, align: usize) -> Option<*mut u8> {
+        let layout = Layout::from_size_align(size, align).expect("test layout");
+        let failed = self.stats().failed_grows;
+        // SAFETY: the heap's memory is touched only through blocks it handed out; the layout is
+        // valid.
+        let ptr = unsafe { self.heap.alloc(size, align) };
+        if ptr.is_null() {
+            assert_eq!(self.stats().failed_grows, failed + 1, "null without one failed growth");
+            self.check();
+            return None;
+        }
+        self.admit(ptr, layout);
+        self.expected.allocations += 1;
+        self.add_live(size);
+        self.check();
+        Some(ptr)
+    }
+
+    pub fn dealloc(&mut self, ptr: *mut u8) {
+        let live = self.live.remove(&ptr.addr()).expect("dealloc of an unknown block");
+        verify(&live, live.layout.size());
+        // SAFETY: the block is live with this size.
+        unsafe { self.heap.dealloc(ptr, live.layout.size()) };
+        self.expected.deallocations += 1;
+        self.expected.live_bytes -= live.layout.size();
+        self.check();
+    }
+
+    pub fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> Option<*mut u8> {
+        let live = *self.live.get(&ptr.addr()).expect("realloc of an unknown block");
+        let (size, align) = (live.layout.size(), live.layout.align());
+        let failed = self.stats().failed_grows;
+        // SAFETY: the block is live with this size and alignment; test sizes are valid.
+        let moved = unsafe { self.heap.realloc(ptr, size, align, new_size) };
+        if moved.is_null() {
+            // A growth in place may be refused before the move's.
+            assert!(self.stats().failed_grows > failed, "realloc null without a failed growth");
+            verify(&live, size);
+            self.check();
+            return None;
+        }
+        self.live.remove(&ptr.addr());
+        verify(&Live { ptr: moved, ..live }, size.min(new_size));
+        self.admit(moved, Layout::from_size_align(new_size, align).expect("test layout"));
+        self.expected.reallocations += 1;
+        self.expected.live_bytes -= size;
+        self.add_live(new_size);
+        self.check();
+        Some(moved)
+    }
+
+    pub fn free_all(&mut self) {
+        let blocks: Vec<_> = self.live.values().map(|live| live.ptr).collect();
+        blocks.into_iter().for_each(|ptr| self.dealloc(ptr));
+    }
+
+    /// Every live block still holds its fill.
+    pub fn verify_all(&self) {
+        self.live.values().for_each(|live| verify(live, live.layout.size()));
+    }
+
+    /// With every block freed, the largest free block serves one allocation of its whole size
+    /// without growing: merging left no two free blocks touching.
+    pub fn check_reuse_after_free_all(&mut self) {
+        assert_eq!(self.live_count(), 0, "free everything first");
+        let report = self.validate();
+        if report.largest > 0 {
+            let grown = self.stats().pages_grown;
+            let whole = self.alloc(report.largest, GRANULE).expect("the largest free block must serve");
+            assert_eq!(self.stats().pages_grown, grown, "serving a free block must not grow");
+            self.dealloc(whole);
+        }
+    }
+
+    /// The free list, checked; its totals.
+    pub fn validate(&self) -> FreeReport {
+        self.heap.validate().unwrap_or_else(|error| panic!("free list after step {}: {error}", self.steps))
+    }
+
+    fn add_live(&mut self, size: usize) {
+        self.expected.live_bytes += size;
+        self.expected.peak_live_bytes = self.expected.peak_live_bytes.max(self.expected.live_bytes);
+    }
+
+    /// Check a new block's place, then fill it.
+    fn admit(&mut self, ptr: *mut u8, layout: Layout) {
+        let (size, align) = (layout.size(), layout.align());
+        assert_eq!(ptr.addr() % align, 0, "{ptr:p} not aligned to {align}");
+        let fake = self.heap.source();
+        let offset = fake.offset_of(ptr);
+        let bytes = block_bytes(size);
+        assert!(offset + bytes <= fake.pages().0 * PAGE_SIZE, "{ptr:p}+{bytes} past memory");
+        assert!(!fake.touches_foreign(offset, bytes), "{ptr:p}+{bytes} in foreign or static memory");
+        if let Some((_, before)) = self.live.range(..=ptr.addr()).next_back() {
+            let end = before.ptr.addr() + block_bytes(before.layout.size());
+            assert!(end <= ptr.addr(), "{ptr:p} overlaps a block");
+        }
+        if let Some((&after, _)) = self.live.range(ptr.addr()..).next() {
+            assert!(ptr.addr() + bytes <= after, "{ptr:p}+{bytes} overlaps a block");
+        }
+        self.next_fill = self.next_fill.wrapping_add(1).max(1);
+        // SAFETY: the block is ours for `size` bytes.
+        unsafe { ptr.write_bytes(self.next_fill, size) };
+        self.live.insert(ptr.addr(), Live { ptr, layout, fill: self.next_fill });
+    }
+
+    /// Statistics equal to the model and to the host; the free list valid; every byte of the
+    /// heap's memory in a live block or a free one.
+    fn check(&mut self) {
+        self.steps += 1;
+        let stats = self.stats();
+        let fake = self.heap.source();
+        assert_stats_agree(&stats, &self.expected, fake, self.steps);
+        let free = self.validate();
+        let live: usize = self.live.values().map(|live| block_bytes(live.layout.size())).sum();
+        let claimed = stats.heap_bytes.saturating_sub(self.rounding);
+        assert_eq!(free.bytes + live, claimed, "bytes lost or found: {free:?}, {live} live");
+        if self.steps % 256 == 0 {
+            assert_eq!(fake.first_trespass(), None, "wrote to static or foreign memory");
+        }
+    }
+}
+
+fn verify(live: &Live, len: usize) {
+    // SAFETY: the block is live for at least `len` bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(live.ptr, len) };
+    if let Some(at) = first_difference(bytes, live.fill) {
+        panic!("block {:p} ({:?}) corrupted at byte {at}", live.ptr, live.layout);
+    }
+}
