@@ -213,3 +213,23 @@ fn a_buffer_that_doubles_by_realloc_grows_in_place_at_the_end_of_memory() {
     let pages = model.heap.stats().pages_grown;
     assert!(pages <= (8 << 20) / PAGE_SIZE + 1, "{pages} pages for an 8 MiB buffer");
 }
+
+#[test]
+fn a_shrinking_block_moves_into_a_smaller_hole_or_else_stays() {
+    let mut model = Model::wasi_like(16);
+    let blocks: Vec<_> = (0..4).map(|_| model.alloc(1024, 8).unwrap()).collect();
+    let big = model.alloc(8192, 8).unwrap();
+    // A hole of 1,024 bytes between two live blocks, where no other free block is that small.
+    let hole = blocks[2];
+    model.dealloc(hole);
+    let moved = model.realloc(big, 1000).unwrap();
+    assert!(
+        (hole.addr()..hole.addr() + 1024).contains(&moved.addr()),
+        "{moved:p} is not in the hole at {hole:p}"
+    );
+    // No free block is now both large enough and smaller than the block: it shrinks in place.
+    assert_eq!(model.realloc(moved, 500), Some(moved));
+    // So does a block the same size after rounding to granules.
+    assert_eq!(model.realloc(moved, 505), Some(moved));
+    model.free_all();
+}

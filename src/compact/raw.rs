@@ -175,41 +175,49 @@ impl<S: PageSource> CompactRaw<S> {
         unsafe { self.release(block, block_size(size)) };
     }
 
-    /// Resize a block: in place when it shrinks, or when the free block behind it has room, or
-    /// when it can reach the end of memory and memory grows there; else moved. Null (and the block
-    /// untouched) when memory cannot be had.
+    /// Resize a block. A block that shrinks moves into a free block smaller than itself, if one
+    /// fits, and else shrinks in place; a block that grows takes the free block behind it if that
+    /// has room, else moves into a free block, else grows in place at the end of memory, else moves
+    /// to memory grown for it. Null (and the block untouched) when memory cannot be had.
+    ///
+    /// A shrink moves because a free block smaller than the old one, filled, leaves less free
+    /// memory cut up than the tail of the old block would, and the old block is freed whole. On
+    /// random-actions with realloc (`bench/README.md`, "CompactHeap") it took the mean pages over
+    /// seeds 1 to 100 from 31.83 to 30.20, for 20% more fuel.
     ///
     /// # Safety
     /// As for [`dealloc`](Self::dealloc); `align` is the block's alignment, and `new_size` with
     /// it makes a valid `Layout`.
     pub unsafe fn realloc(&mut self, block: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
         let (old, new) = (block_size(size), block_size(new_size));
-        // SAFETY: the block is ours for `old` bytes; a tail it no longer needs changes hands.
-        let result = unsafe {
-            if new <= old {
-                self.release(block.wrapping_add(new), old - new);
-                block
-            } else if self.grow_in_place(block, old, new, false) {
-                block
-            } else {
-                // A free block elsewhere before growing memory; growing in place before growing
-                // for a move.
-                let mut moved = self.best_fit(new, align.max(GRANULE), false).0;
-                if moved.is_null() {
-                    if self.grow_in_place(block, old, new, true) {
-                        return self.resized(block, size, new_size);
-                    }
-                    moved = self.alloc_block(new_size, align);
+        let shrinks = new <= old;
+        // SAFETY: the block is ours for `old` bytes; a tail it no longer needs changes hands, and
+        // a block it moves to was free.
+        unsafe {
+            if !shrinks && self.grow_in_place(block, old, new, false) {
+                return self.resized(block, size, new_size);
+            }
+            // A free block elsewhere, before growing memory; when shrinking, one smaller than
+            // the block.
+            let mut moved =
+                self.best_fit(new, align.max(GRANULE), false, if shrinks { old } else { usize::MAX }).0;
+            if moved.is_null() {
+                if shrinks {
+                    self.release(block.wrapping_add(new), old - new);
+                    return self.resized(block, size, new_size);
                 }
+                if self.grow_in_place(block, old, new, true) {
+                    return self.resized(block, size, new_size);
+                }
+                moved = self.alloc_block(new_size, align);
                 if moved.is_null() {
                     return moved;
                 }
-                ptr::copy_nonoverlapping(block, moved, size);
-                self.release(block, old);
-                moved
             }
-        };
-        self.resized(result, size, new_size)
+            ptr::copy_nonoverlapping(block, moved, size.min(new_size));
+            self.release(block, old);
+            self.resized(moved, size, new_size)
+        }
     }
 
     /// Count a successful `realloc` from `size` to `new_size` bytes; returns `block`.
@@ -236,24 +244,30 @@ impl<S: PageSource> CompactRaw<S> {
         self.start();
         // SAFETY: forwarded from the caller.
         unsafe {
-            let (block, last) = self.best_fit(size, align, false);
+            let (block, last) = self.best_fit(size, align, false, usize::MAX);
             if !block.is_null() || !self.grow_for(last, size, align) {
                 return block;
             }
-            self.best_fit(size, align, true).0
+            self.best_fit(size, align, true, usize::MAX).0
         }
     }
 
     /// Cut a block of `size` bytes (whole granules) at `align` (at least a granule) from the
-    /// smallest free block it fits in: from its high end, or from its low end if `low`. Returns
-    /// the block, or null and the last free block.
+    /// smallest free block it fits in that is smaller than `bound` bytes: from its high end, or
+    /// from its low end if `low`. Returns the block, or null and the last free block.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
-    unsafe fn best_fit(&mut self, size: usize, align: usize, low: bool) -> (*mut u8, *mut FreeBlock) {
+    unsafe fn best_fit(
+        &mut self,
+        size: usize,
+        align: usize,
+        low: bool,
+        bound: usize,
+    ) -> (*mut u8, *mut FreeBlock) {
         let mut last = ptr::null_mut::<FreeBlock>();
         let mut best: *mut *mut FreeBlock = ptr::null_mut();
-        let mut best_size = usize::MAX;
+        let mut best_size = bound;
         // SAFETY: every block on the list is free and ours; the parts we cut stay inside it.
         unsafe {
             let mut link: *mut *mut FreeBlock = &raw mut self.free;
