@@ -113,6 +113,12 @@ unsafe impl<S: PageSource> GlobalAlloc for CompactHeap<S> {
             .unwrap_or(ptr::null_mut())
     }
 
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        self.call(Call::Alloc, |heap| unsafe { heap.alloc_zeroed(layout.size(), layout.align()) })
+            .unwrap_or(ptr::null_mut())
+    }
+
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
         // SAFETY: the caller promises `block` came from this allocator with `layout`.
         self.call(Call::Dealloc, |heap| unsafe { heap.dealloc(block, layout.size()) });

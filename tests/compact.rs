@@ -6,7 +6,8 @@
 mod common;
 
 use common::compact::CheckedCompact as Model;
-use growheap::source::PAGE_SIZE;
+use growheap::compact::{CompactRaw, GRANULE};
+use growheap::source::{FakePages, PAGE_SIZE};
 
 /// A size from 0 to 300,000 bytes, mostly small. Under Miri, which checks every byte it touches
 /// one by one, sizes stop at a few pages.
@@ -232,4 +233,54 @@ fn a_shrinking_block_moves_into_a_smaller_hole_or_else_stays() {
     // So does a block the same size after rounding to granules.
     assert_eq!(model.realloc(moved, 505), Some(moved));
     model.free_all();
+}
+
+/// A compact heap whose fake pages come back filled with 0xAB instead of zeros, breaking the
+/// source's promise on purpose: every byte of a zeroed block that still holds 0xAB is one the heap
+/// left to the pages.
+fn lying_heap() -> CompactRaw<FakePages> {
+    let mut fake = FakePages::wasi_like(16);
+    // SAFETY: the test reads zeroed blocks only as bytes.
+    unsafe { fake.fill_grown_pages_with(0xAB) };
+    CompactRaw::new(fake, usize::MAX)
+}
+
+/// How many leading bytes of the block are zero, and whether all the rest hold 0xAB.
+///
+/// # Safety
+/// `block` is live for `size` bytes, all of them initialised.
+unsafe fn zeroed_prefix(block: *mut u8, size: usize) -> (usize, bool) {
+    assert!(!block.is_null(), "allocation failed");
+    // SAFETY: forwarded from the caller.
+    let bytes = unsafe { std::slice::from_raw_parts(block, size) };
+    let zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    (zeros, bytes[zeros..].iter().all(|&b| b == 0xAB))
+}
+
+#[test]
+fn alloc_zeroed_writes_only_over_memory_that_held_something() {
+    let mut heap = lying_heap();
+    // SAFETY: the fake memory is used only through this heap; every byte read was written by the
+    // fake or the heap.
+    unsafe {
+        // Cut from pages just grown: only the granule where a free block's header may lie.
+        let fresh = heap.alloc_zeroed(20_000, 8);
+        assert_eq!(zeroed_prefix(fresh, 20_000), (GRANULE, true));
+        // Reused memory is zeroed whole: this block is cut from the free rest of the page, at its
+        // high end, where the one before it was.
+        let used = heap.alloc(20_000, 8);
+        used.write_bytes(0x55, 20_000);
+        heap.dealloc(used, 20_000);
+        let reused = heap.alloc_zeroed(20_000, 8);
+        assert_eq!(reused, used);
+        assert_eq!(zeroed_prefix(reused, 20_000).0, 20_000);
+        reused.write_bytes(0x55, 20_000);
+        heap.dealloc(reused, 20_000);
+        // A block that starts in the free end of the page and runs into pages grown for it: the
+        // old part and the first granule of the new pages are zeroed, the rest is left.
+        let tail = PAGE_SIZE - 20_000;
+        let straddling = heap.alloc_zeroed(tail + 30_000, 8);
+        assert_eq!(straddling, fresh.wrapping_add(20_000));
+        assert_eq!(zeroed_prefix(straddling, tail + 30_000), (tail + GRANULE, true));
+    }
 }

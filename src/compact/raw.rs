@@ -42,6 +42,13 @@ pub struct CompactRaw<S: PageSource> {
     /// The page just past all memory the heap knows of: growth that starts beyond it was made by
     /// someone else.
     frontier: PageCount,
+    /// From the first granule past this mark to the end of memory, every byte is zero, if the
+    /// source promises zero pages, but for live blocks and the link and size at the start of each
+    /// free block: those pages were grown and nothing else was written there. Raised past every
+    /// block freed ([`release_used`](Self::release_used)), whose bytes and whose free neighbour
+    /// behind (now inside the merged block) it then covers; the other releases put back the tail
+    /// of a free block or pages just grown, which touch no free block behind them.
+    clean: *mut u8,
     stats: Stats,
 }
 
@@ -83,6 +90,7 @@ impl<S: PageSource> CompactRaw<S> {
             free: ptr::null_mut(),
             end: ptr::null_mut(),
             frontier: PageCount(0),
+            clean: ptr::null_mut(),
             stats: Stats::ZERO,
         }
     }
@@ -164,6 +172,28 @@ impl<S: PageSource> CompactRaw<S> {
         block
     }
 
+    /// A block of `size` zero bytes aligned to `align`, or null. Zeros are written only where
+    /// memory may hold something else: up to the first granule past the clean mark, and over the
+    /// first granule, where a block cut from the start of a free block finds its link and
+    /// size.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    pub unsafe fn alloc_zeroed(&mut self, size: usize, align: usize) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        let block = unsafe { self.alloc(size, align) };
+        if !block.is_null() {
+            let mut dirty_end = block.addr() + size;
+            if S::GROWN_PAGES_ARE_ZERO {
+                let clean = self.clean.addr().saturating_add(GRANULE);
+                dirty_end = dirty_end.min(clean.max(block.addr() + GRANULE));
+            }
+            // SAFETY: the block is ours for `size` bytes, of which these are the first.
+            unsafe { block.write_bytes(0, dirty_end - block.addr()) };
+        }
+        block
+    }
+
     /// Free a block.
     ///
     /// # Safety
@@ -172,7 +202,7 @@ impl<S: PageSource> CompactRaw<S> {
         self.stats.deallocations += 1;
         self.stats.live_bytes = self.stats.live_bytes.saturating_sub(size);
         // SAFETY: forwarded from the caller.
-        unsafe { self.release(block, block_size(size)) };
+        unsafe { self.release_used(block, block_size(size)) };
     }
 
     /// Resize a block. A block that shrinks moves into a free block smaller than itself, if one
@@ -203,7 +233,7 @@ impl<S: PageSource> CompactRaw<S> {
                 self.best_fit(new, align.max(GRANULE), false, if shrinks { old } else { usize::MAX }).0;
             if moved.is_null() {
                 if shrinks {
-                    self.release(block.wrapping_add(new), old - new);
+                    self.release_used(block.wrapping_add(new), old - new);
                     return self.resized(block, size, new_size);
                 }
                 if self.grow_in_place(block, old, new, true) {
@@ -215,7 +245,7 @@ impl<S: PageSource> CompactRaw<S> {
                 }
             }
             ptr::copy_nonoverlapping(block, moved, size.min(new_size));
-            self.release(block, old);
+            self.release_used(block, old);
             self.resized(moved, size, new_size)
         }
     }
@@ -367,6 +397,24 @@ impl<S: PageSource> CompactRaw<S> {
         }
     }
 
+    /// [`release`](Self::release) bytes that a live block held, and raise the clean mark past
+    /// them.
+    ///
+    /// # Safety
+    /// As for [`release`](Self::release).
+    unsafe fn release_used(&mut self, block: *mut u8, size: usize) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.release(block, size) };
+        self.raise_clean(block.wrapping_add(size));
+    }
+
+    /// Raise the clean mark to `at`, if it is below.
+    fn raise_clean(&mut self, at: *mut u8) {
+        if at.addr() > self.clean.addr() {
+            self.clean = at;
+        }
+    }
+
     /// Claim the initial free space, once.
     fn start(&mut self) {
         if self.started {
@@ -382,6 +430,8 @@ impl<S: PageSource> CompactRaw<S> {
             self.stats.heap_bytes += initial.end.addr() - initial.claimable_start.addr();
             // SAFETY: the source promises the initial range is ours.
             unsafe { self.release(start, end.addr() - start.addr()) };
+            // Nobody promises what the initial memory holds.
+            self.clean = end;
         }
     }
 

@@ -84,8 +84,7 @@ impl Driver for Checked {
     }
 }
 
-/// `CompactHeap` has no `reserve`, and its `alloc_zeroed` is `GlobalAlloc`'s default (an
-/// allocation, then zeros written by the caller): both become a plain allocation or nothing.
+/// `CompactHeap` has no `reserve`: that action does nothing there.
 impl Driver for CheckedCompact {
     fn live_count(&self) -> usize {
         CheckedCompact::live_count(self)
@@ -97,7 +96,7 @@ impl Driver for CheckedCompact {
         CheckedCompact::alloc(self, size, align);
     }
     fn alloc_zeroed(&mut self, size: usize, align: usize) {
-        CheckedCompact::alloc(self, size, align);
+        CheckedCompact::alloc_zeroed(self, size, align);
     }
     fn dealloc(&mut self, block: *mut u8) {
         CheckedCompact::dealloc(self, block);

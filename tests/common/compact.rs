@@ -73,15 +73,31 @@ impl CheckedCompact {
     /// Allocate and check; `None` when the heap returned null, which must have counted exactly
     /// one failed growth.
     pub fn alloc(&mut self, size: usize, align: usize) -> Option<*mut u8> {
+        self.alloc_with(size, align, false)
+    }
+
+    /// As [`alloc`](Self::alloc), and every byte of the block must be zero.
+    pub fn alloc_zeroed(&mut self, size: usize, align: usize) -> Option<*mut u8> {
+        self.alloc_with(size, align, true)
+    }
+
+    fn alloc_with(&mut self, size: usize, align: usize, zeroed: bool) -> Option<*mut u8> {
         let layout = Layout::from_size_align(size, align).expect("test layout");
         let failed = self.stats().failed_grows;
         // SAFETY: the heap's memory is touched only through blocks it handed out; the layout is
         // valid.
-        let ptr = unsafe { self.heap.alloc(size, align) };
+        let ptr = unsafe {
+            if zeroed { self.heap.alloc_zeroed(size, align) } else { self.heap.alloc(size, align) }
+        };
         if ptr.is_null() {
             assert_eq!(self.stats().failed_grows, failed + 1, "null without one failed growth");
             self.check();
             return None;
+        }
+        if zeroed {
+            // SAFETY: the block is ours for `size` bytes.
+            let bytes = unsafe { std::slice::from_raw_parts(ptr, size) };
+            assert_eq!(first_difference(bytes, 0), None, "alloc_zeroed gave non-zero bytes");
         }
         self.admit(ptr, layout);
         self.expected.allocations += 1;
