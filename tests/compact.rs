@@ -1,7 +1,7 @@
 //! `CompactHeap`'s core over the fake page source: a randomized shadow model (contents,
 //! alignment, overlap, foreign pages, exact statistics, and every byte of the heap's memory
-//! accounted for after every step), bad input, refused and foreign growth, and the growth
-//! patterns of the benchmark.
+//! accounted for after every step), bad input, refused and foreign growth, the growth patterns of
+//! the benchmark, shrinking blocks that move, and the bytes `alloc_zeroed` writes.
 
 mod common;
 

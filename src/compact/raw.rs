@@ -45,9 +45,10 @@ pub struct CompactRaw<S: PageSource> {
     /// From the first granule past this mark to the end of memory, every byte is zero, if the
     /// source promises zero pages, but for live blocks and the link and size at the start of each
     /// free block: those pages were grown and nothing else was written there. Raised past every
-    /// block freed ([`release_used`](Self::release_used)), whose bytes and whose free neighbour
-    /// behind (now inside the merged block) it then covers; the other releases put back the tail
-    /// of a free block or pages just grown, which touch no free block behind them.
+    /// block freed ([`release_used`](Self::release_used)): its bytes fall below the mark, and the
+    /// link and size of a free block merged behind it into the granule after. Every other release
+    /// puts back the tail of a free block or pages just grown, which touch no free block behind
+    /// them, so no link and size are left inside a merged block.
     clean: *mut u8,
     stats: Stats,
 }
@@ -220,6 +221,7 @@ impl<S: PageSource> CompactRaw<S> {
     /// it makes a valid `Layout`.
     pub unsafe fn realloc(&mut self, block: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
         let (old, new) = (block_size(size), block_size(new_size));
+        // A block of the same size after rounding stays: no free block is smaller and fits.
         let shrinks = new <= old;
         // SAFETY: the block is ours for `old` bytes; a tail it no longer needs changes hands, and
         // a block it moves to was free.
@@ -405,13 +407,9 @@ impl<S: PageSource> CompactRaw<S> {
     unsafe fn release_used(&mut self, block: *mut u8, size: usize) {
         // SAFETY: forwarded from the caller.
         unsafe { self.release(block, size) };
-        self.raise_clean(block.wrapping_add(size));
-    }
-
-    /// Raise the clean mark to `at`, if it is below.
-    fn raise_clean(&mut self, at: *mut u8) {
-        if at.addr() > self.clean.addr() {
-            self.clean = at;
+        let end = block.wrapping_add(size);
+        if end.addr() > self.clean.addr() {
+            self.clean = end;
         }
     }
 

@@ -119,8 +119,8 @@ pub fn run(data: &[u8]) {
     // lists (bit 1).
     let setup = input.byte();
     let fake =
-        || if setup & 1 == 0 { FakePages::unknown_like(MAX_PAGES) } else { FakePages::wasi_like(MAX_PAGES) };
-    let mut heap = Checked::new(fake(), Limits::NONE);
+        if setup & 1 == 0 { FakePages::unknown_like(MAX_PAGES) } else { FakePages::wasi_like(MAX_PAGES) };
+    let mut heap = Checked::new(fake, Limits::NONE);
     if setup & 2 != 0 {
         heap = heap.without_quick_lists();
     }
@@ -130,8 +130,11 @@ pub fn run(data: &[u8]) {
     assert_eq!(heap.stats().live_bytes, 0);
     heap.check_reuse_after_free_all();
 
-    let heap_base = if setup & 1 == 0 { Some(1024) } else { None };
-    let mut compact = CheckedCompact::new(fake(), heap_base);
+    let mut compact = if setup & 1 == 0 {
+        CheckedCompact::unknown_like(MAX_PAGES)
+    } else {
+        CheckedCompact::wasi_like(MAX_PAGES)
+    };
     drive(&mut compact, input);
     compact.verify_all();
     compact.free_all();
