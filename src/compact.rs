@@ -2,6 +2,7 @@
 
 mod raw;
 
+pub use crate::pages::Limits;
 #[cfg(any(test, feature = "testing"))]
 pub use raw::FreeReport;
 pub use raw::{CompactRaw, GRANULE};
@@ -46,7 +47,7 @@ impl<S: PageSource> CompactHeap<S> {
     #[must_use]
     pub const fn with_source(source: S) -> Self {
         CompactHeap {
-            heap: HeapLock::new(CompactRaw::new(source, usize::MAX)),
+            heap: HeapLock::new(CompactRaw::new(source, Limits::NONE)),
             #[cfg(feature = "host-export")]
             export: crate::export::Publisher::new(),
         }
@@ -56,13 +57,30 @@ impl<S: PageSource> CompactHeap<S> {
     /// memory return null and count in [`Stats::failed_grows`].
     #[must_use]
     pub const fn max_pages(mut self, pages: usize) -> Self {
-        self.heap.get_mut().set_max_pages(pages);
+        self.heap.get_mut().limits_mut().max_pages = pages;
+        self
+    }
+
+    /// Grow at least `pages` pages per `memory.grow`, fewer only if the cap leaves fewer, as
+    /// [`GrowHeap::min_grow_pages`](crate::GrowHeap::min_grow_pages) does.
+    #[must_use]
+    pub const fn min_grow_pages(mut self, pages: usize) -> Self {
+        self.heap.get_mut().limits_mut().min_grow_pages = pages;
         self
     }
 
     /// The statistics so far.
     pub fn stats(&self) -> Stats {
         self.heap.with(|heap: &mut CompactRaw<S>| heap.stats()).unwrap_or_default()
+    }
+
+    /// Grow memory now, unless a free block is large enough already, so that an allocation of
+    /// `bytes` (alignment up to 8) can be served without growing. False if the growth was
+    /// refused. As [`GrowHeap::reserve`](crate::GrowHeap::reserve), it saves `memory.grow` calls
+    /// later, not the cost of the first writes to the new pages.
+    pub fn reserve(&self, bytes: usize) -> bool {
+        // SAFETY: the heap's memory is only handed out through this allocator.
+        self.call(Call::Other, |heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)
     }
 
     /// Walk the free list and check it (feature `testing`); see [`CompactRaw::validate`].

@@ -9,6 +9,7 @@ pub mod compact;
 #[cfg(feature = "host-export")]
 pub mod export;
 mod lock;
+mod pages;
 pub mod raw;
 pub mod source;
 mod stats;

@@ -29,7 +29,9 @@ mod tlsf;
 #[cfg(any(test, feature = "testing"))]
 mod validate;
 
-use crate::source::{PageCount, PageSource};
+use crate::pages::Grower;
+pub use crate::pages::Limits;
+use crate::source::PageSource;
 use crate::stats::Stats;
 use block::{Block, GRANULE, MIN_BLOCK, WORD, block_size_for};
 use core::alloc::Layout;
@@ -44,20 +46,6 @@ use tlsf::FreeIndex;
 pub use debug::{FreeError, POISON};
 #[cfg(any(test, feature = "testing"))]
 pub use validate::{HeapReport, ValidationError};
-
-/// Limits set by the builder of [`GrowHeap`](crate::GrowHeap).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Most pages this heap may grow in total; `usize::MAX` for no cap.
-    pub max_pages: usize,
-    /// Fewest pages per `memory.grow` (unless the cap leaves fewer).
-    pub min_grow_pages: usize,
-}
-
-impl Limits {
-    /// No cap, one page at a time.
-    pub const NONE: Limits = Limits { max_pages: usize::MAX, min_grow_pages: 1 };
-}
 
 /// Smallest remainder split off a reused free block. A smaller one stays with the block: a
 /// sliver that small is rarely reused and costs a list insert now and a merge later.
@@ -83,7 +71,8 @@ const SPLIT_MIN: usize = 128;
 /// The allocator core over the page source `S`. See the [module docs](self).
 pub struct RawHeap<S: PageSource> {
     source: S,
-    limits: Limits,
+    /// The limits and the frontier.
+    grower: Grower,
     /// False until the first call claims the initial memory.
     started: bool,
     /// Payload pointer of the next block cut from fresh memory \[tag:top]. Blocks tile the current
@@ -98,9 +87,6 @@ pub struct RawHeap<S: PageSource> {
     clean: *mut u8,
     /// The current region, whose header links to the ones before; null with no region.
     region: *mut RegionHeader,
-    /// The page just past all memory the heap knows of. Growth that starts beyond it was made by
-    /// someone else.
-    frontier: PageCount,
     free_index: FreeIndex,
     /// Freed blocks of the coalescing tier waiting whole for a request of their class; they
     /// look in use to the rest of the heap.
@@ -122,13 +108,12 @@ impl<S: PageSource> RawHeap<S> {
     pub const fn new(source: S, limits: Limits) -> Self {
         RawHeap {
             source,
-            limits,
+            grower: Grower::new(limits),
             started: false,
             top: ptr::null_mut(),
             end: ptr::null_mut(),
             clean: ptr::null_mut(),
             region: ptr::null_mut(),
-            frontier: PageCount(0),
             free_index: FreeIndex::new(),
             quick: QuickLists::new(),
             small: SmallTier::new(),
@@ -140,7 +125,7 @@ impl<S: PageSource> RawHeap<S> {
 
     /// The limits, for `const` builders.
     pub const fn limits_mut(&mut self) -> &mut Limits {
-        &mut self.limits
+        &mut self.grower.limits
     }
 
     /// Keep freed blocks under 64 KiB whole on quick lists for the next request of their size
@@ -179,7 +164,7 @@ impl<S: PageSource> RawHeap<S> {
 
     /// The growths made since the last call to this method.
     pub fn take_growth(&mut self) -> GrowthLog {
-        core::mem::take(&mut self.growth)
+        core::mem::replace(&mut self.growth, GrowthLog::EMPTY)
     }
 
     /// Allocate a block for `layout`. Null when memory cannot be had.

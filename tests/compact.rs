@@ -6,6 +6,7 @@
 mod common;
 
 use common::compact::CheckedCompact as Model;
+use growheap::compact::Limits;
 use growheap::compact::{CompactRaw, GRANULE};
 use growheap::source::{FakePages, PAGE_SIZE};
 
@@ -121,7 +122,7 @@ fn refused_growth_gives_null_once_then_recovers() {
 #[test]
 fn the_page_cap_refuses_past_it() {
     let mut model = Model::unknown_like(64);
-    model.heap.set_max_pages(3);
+    model.heap.limits_mut().max_pages = 3;
     let block = model.alloc(3 * PAGE_SIZE - 4096, 8).unwrap();
     let pages = model.heap.stats().pages_grown;
     assert_eq!(model.alloc(2 * PAGE_SIZE, 8), None);
@@ -129,6 +130,56 @@ fn the_page_cap_refuses_past_it() {
     model.dealloc(block);
     assert!(model.alloc(2 * PAGE_SIZE, 8).is_some(), "freed memory serves without growing");
     assert_eq!(model.heap.stats().pages_grown, pages);
+}
+
+#[test]
+fn min_grow_pages_cuts_grow_calls_and_wastes_less_than_a_step() {
+    let grown = |min_grow_pages| {
+        let mut model = Model::wasi_like(256).min_grow_pages(min_grow_pages);
+        for _ in 0..200 {
+            model.alloc(3000, 8).unwrap();
+        }
+        model.stats()
+    };
+    let (one, sixteen) = (grown(1), grown(16));
+    assert_eq!(one.grow_calls, 10, "{one}");
+    assert!(sixteen.grow_calls * 4 <= one.grow_calls, "{one}\n{sixteen}");
+    assert!(sixteen.pages_grown < one.pages_grown + 16, "{one}\n{sixteen}");
+}
+
+#[test]
+fn a_step_the_host_refuses_falls_back_to_the_pages_needed() {
+    let mut model = Model::wasi_like(8).min_grow_pages(1000);
+    assert!(model.alloc(1000, 8).is_some());
+    let stats = model.stats();
+    assert_eq!((stats.failed_grows, stats.pages_grown, stats.grow_calls), (1, 1, 1), "{stats}");
+    // A cap below the step: the heap grows what the cap leaves.
+    let mut capped = Model::wasi_like(64).min_grow_pages(16);
+    capped.heap.limits_mut().max_pages = 5;
+    assert!(capped.alloc(1000, 8).is_some());
+    assert_eq!((capped.stats().pages_grown, capped.stats().failed_grows), (5, 0));
+}
+
+#[test]
+fn reserve_grows_ahead_so_the_allocation_does_not() {
+    for mut model in [Model::unknown_like(64), Model::wasi_like(64)] {
+        assert!(model.reserve(5 * PAGE_SIZE));
+        let grown = model.stats().grow_calls;
+        assert!(grown > 0);
+        let block = model.alloc(5 * PAGE_SIZE, 8).unwrap();
+        assert_eq!(model.stats().grow_calls, grown, "the reserved room served");
+        model.dealloc(block);
+        assert!(model.reserve(4 * PAGE_SIZE), "a free block holds it already");
+        assert_eq!(model.stats().grow_calls, grown, "so nothing grew");
+
+        let now = model.fake().pages().0;
+        model.fake().set_max_pages(now);
+        let failed = model.stats().failed_grows;
+        assert!(!model.reserve(10 * PAGE_SIZE), "a refused growth makes reserve false");
+        assert_eq!(model.stats().failed_grows, failed + 1);
+        assert!(!model.reserve(usize::MAX), "more than any layout: false, and no growth asked");
+        assert_eq!(model.stats().failed_grows, failed + 1);
+    }
 }
 
 #[test]
@@ -242,7 +293,7 @@ fn lying_heap() -> CompactRaw<FakePages> {
     let mut fake = FakePages::wasi_like(16);
     // SAFETY: the test reads zeroed blocks only as bytes.
     unsafe { fake.fill_grown_pages_with(0xAB) };
-    CompactRaw::new(fake, usize::MAX)
+    CompactRaw::new(fake, Limits::NONE)
 }
 
 /// How many leading bytes of the block are zero, and whether all the rest hold 0xAB.

@@ -38,6 +38,11 @@ fn memory64_module_workloads_keep_page_counts() {
 }
 
 #[test]
+fn memory64_compact_heap_workloads_keep_page_counts() {
+    run_every_workload(GuestKind::WorkloadsCompact64);
+}
+
+#[test]
 fn wasip1_reactor_workloads_keep_page_counts() {
     run_every_workload(GuestKind::WorkloadsReactor);
 }

@@ -3,11 +3,12 @@
 //!
 //! A request takes the smallest free block it fits in (the lowest of that size), from its high
 //! end, so that the free block keeps its place on the list; when none fits, memory grows just
-//! enough, and the block is cut from the low end of the grown space instead, so that the rest stays
-//! at the end of memory for the next growth to extend. A freed block merges with the free blocks
+//! enough (or by the `min_grow_pages` step, if more), and the block is cut from the low end of the
+//! grown space instead, so that the rest stays at the end of memory for the next growth to extend. A freed block merges with the free blocks
 //! it touches. A block's size is its layout's size rounded up to [`GRANULE`]: `dealloc` and
 //! `realloc` are told the layout, so no block needs a header.
 
+use crate::pages::{Grower, Limits};
 use crate::source::{PAGE_SIZE, PageCount, PageSource};
 use crate::stats::Stats;
 use core::ptr;
@@ -33,15 +34,13 @@ struct FreeBlock {
 /// block sits there.
 pub struct CompactRaw<S: PageSource> {
     source: S,
-    max_pages: usize,
+    /// The limits and the frontier.
+    grower: Grower,
     started: bool,
     /// The free blocks, lowest address first.
     free: *mut FreeBlock,
     /// End of the memory the heap grew last (or of its initial space); null before it has any.
     end: *mut u8,
-    /// The page just past all memory the heap knows of: growth that starts beyond it was made by
-    /// someone else.
-    frontier: PageCount,
     /// From the first granule past this mark to the end of memory, every byte is zero, if the
     /// source promises zero pages, but for live blocks and the link and size at the start of each
     /// free block: those pages were grown and nothing else was written there. Raised past every
@@ -82,23 +81,22 @@ fn align_up(addr: usize, align: usize) -> Option<usize> {
 }
 
 impl<S: PageSource> CompactRaw<S> {
-    /// A heap over `source` that may grow at most `max_pages` pages.
-    pub const fn new(source: S, max_pages: usize) -> Self {
+    /// A heap over `source` that grows within `limits`.
+    pub const fn new(source: S, limits: Limits) -> Self {
         CompactRaw {
             source,
-            max_pages,
+            grower: Grower::new(limits),
             started: false,
             free: ptr::null_mut(),
             end: ptr::null_mut(),
-            frontier: PageCount(0),
             clean: ptr::null_mut(),
             stats: Stats::ZERO,
         }
     }
 
-    /// The page cap, for `const` builders.
-    pub const fn set_max_pages(&mut self, pages: usize) {
-        self.max_pages = pages;
+    /// The limits, for `const` builders.
+    pub const fn limits_mut(&mut self) -> &mut Limits {
+        &mut self.grower.limits
     }
 
     /// The statistics so far.
@@ -206,6 +204,23 @@ impl<S: PageSource> CompactRaw<S> {
         unsafe { self.release_used(block, block_size(size)) };
     }
 
+    /// Grow memory now, unless a free block holds `bytes` already, so that an allocation of
+    /// `bytes` at an alignment up to [`GRANULE`] will not grow. False if the growth was refused,
+    /// or if `bytes` is more than any `Layout` holds.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    pub unsafe fn reserve(&mut self, bytes: usize) -> bool {
+        if bytes > isize::MAX as usize {
+            return false;
+        }
+        self.start();
+        let size = block_size(bytes);
+        // SAFETY: forwarded from the caller.
+        let (fitting, last) = unsafe { self.find_best(size, GRANULE, usize::MAX) };
+        !fitting.is_null() || self.grow_for(last, size, GRANULE)
+    }
+
     /// Resize a block. A block that shrinks moves into a free block smaller than itself, if one
     /// fits, and else shrinks in place; a block that grows takes the free block behind it if that
     /// has room, else moves into a free block, else grows in place at the end of memory, else moves
@@ -297,10 +312,37 @@ impl<S: PageSource> CompactRaw<S> {
         low: bool,
         bound: usize,
     ) -> (*mut u8, *mut FreeBlock) {
+        // SAFETY: every block on the list is free and ours; the parts we cut stay inside it.
+        unsafe {
+            let (best, last) = self.find_best(size, align, bound);
+            if best.is_null() {
+                return (ptr::null_mut(), last);
+            }
+            let free = *best;
+            let high = (free.addr() + (*free).size - size) & !(align - 1);
+            let at = if low { high - ((high - free.addr()) & !(align - 1)) } else { high };
+            let (block, rest) = Self::cut(best, at, size);
+            self.release(block.wrapping_add(size), rest);
+            (block, last)
+        }
+    }
+
+    /// The slot of the free list that holds the smallest free block, smaller than `bound` bytes,
+    /// that a block of `size` bytes at `align` fits in (the lowest of that size), or null; and
+    /// the last free block.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc).
+    unsafe fn find_best(
+        &mut self,
+        size: usize,
+        align: usize,
+        bound: usize,
+    ) -> (*mut *mut FreeBlock, *mut FreeBlock) {
         let mut last = ptr::null_mut::<FreeBlock>();
         let mut best: *mut *mut FreeBlock = ptr::null_mut();
         let mut best_size = bound;
-        // SAFETY: every block on the list is free and ours; the parts we cut stay inside it.
+        // SAFETY: every block on the list is free and ours.
         unsafe {
             let mut link: *mut *mut FreeBlock = &raw mut self.free;
             while !(*link).is_null() {
@@ -320,16 +362,8 @@ impl<S: PageSource> CompactRaw<S> {
                 }
                 link = &raw mut (*free).next;
             }
-            if best.is_null() {
-                return (ptr::null_mut(), last);
-            }
-            let free = *best;
-            let high = (free.addr() + (*free).size - size) & !(align - 1);
-            let at = if low { high - ((high - free.addr()) & !(align - 1)) } else { high };
-            let (block, rest) = Self::cut(best, at, size);
-            self.release(block.wrapping_add(size), rest);
-            (block, last)
         }
+        (best, last)
     }
 
     /// Cut `[at, at + size)` out of the free block `*link`, which holds it: the bytes in front
@@ -420,7 +454,7 @@ impl<S: PageSource> CompactRaw<S> {
         }
         self.started = true;
         let initial = self.source.initial();
-        self.frontier = initial.pages;
+        self.grower.frontier = initial.pages;
         let start = initial.claimable_start.map_addr(|a| a.next_multiple_of(GRANULE));
         let end = initial.end.map_addr(|a| a & !(GRANULE - 1));
         if start < end {
@@ -448,7 +482,7 @@ impl<S: PageSource> CompactRaw<S> {
             if room < wanted {
                 if !may_grow
                     || at + room != self.end.addr()
-                    || self.source.size() != self.frontier
+                    || !self.grower.at_frontier(&self.source)
                     || !self.grow(Some(wanted - room))
                 {
                     return false;
@@ -474,7 +508,7 @@ impl<S: PageSource> CompactRaw<S> {
         let needed = match unsafe { last.as_ref() } {
             // The last free block ends where memory ends: grow it.
             Some(block)
-                if self.source.size() == self.frontier && last.addr() + block.size == self.end.addr() =>
+                if self.grower.at_frontier(&self.source) && last.addr() + block.size == self.end.addr() =>
             {
                 align_up(last.addr(), align).and_then(|at| at.checked_add(size)).map(|e| e - self.end.addr())
             }
@@ -487,19 +521,10 @@ impl<S: PageSource> CompactRaw<S> {
     /// Grow memory by enough pages for `bytes` (`None`: more than `usize` holds) and put them on
     /// the free list. False if refused.
     fn grow(&mut self, bytes: Option<usize>) -> bool {
-        let pages = bytes.map(PageCount::covering);
-        let allowed = self.max_pages.saturating_sub(self.stats.pages_grown);
-        let grown = match pages {
-            Some(pages) if pages.0 <= allowed && pages.bytes().is_some() => {
-                self.source.grow(pages).map(|old| (old, pages))
-            }
-            _ => None,
-        };
-        let Some((old, pages)) = grown else {
-            self.stats.failed_grows += 1;
+        let needed = bytes.map(PageCount::covering);
+        let Some((old, pages)) = self.grower.grow(&mut self.source, &mut self.stats, needed) else {
             return false;
         };
-        self.frontier = self.stats.count_growth(old, pages, self.frontier);
         let start = self.source.page_ptr(old);
         // The end of a memory that fills the address space is no address: stop a granule short.
         let room = (usize::MAX - start.addr()) & !(GRANULE - 1);

@@ -29,31 +29,35 @@ pub(super) const MAX_GROWTHS_PER_CALL: usize = 4;
 
 /// Growth made during the current call, reported to the `on_grow` hook after the lock is
 /// released.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct GrowthLog {
-    events: [Option<GrowEvent>; MAX_GROWTHS_PER_CALL],
+    /// How many of `events` hold a growth.
+    len: usize,
+    events: [GrowEvent; MAX_GROWTHS_PER_CALL],
 }
 
 impl GrowthLog {
     /// No growth yet.
-    pub(super) const EMPTY: GrowthLog = GrowthLog { events: [None; MAX_GROWTHS_PER_CALL] };
+    pub(super) const EMPTY: GrowthLog =
+        GrowthLog { len: 0, events: [GrowEvent { old_pages: 0, new_pages: 0 }; MAX_GROWTHS_PER_CALL] };
 
     /// Record a growth. When the log is full (its owner never drained it), the growth is not
     /// recorded: the log serves the hook, and the statistics count every growth anyway.
     fn push(&mut self, event: GrowEvent) {
-        if let Some(slot) = self.events.iter_mut().find(|e| e.is_none()) {
-            *slot = Some(event);
+        if let Some(slot) = self.events.get_mut(self.len) {
+            *slot = event;
+            self.len += 1;
         }
     }
 
     /// The growths, oldest first.
     pub fn events(&self) -> impl Iterator<Item = GrowEvent> + '_ {
-        self.events.iter().map_while(|e| *e)
+        self.events.iter().take(self.len).copied()
     }
 
     /// Whether nothing grew.
     pub fn is_empty(&self) -> bool {
-        self.events[0].is_none()
+        self.len == 0
     }
 }
 
@@ -65,7 +69,7 @@ impl<S: PageSource> RawHeap<S> {
         }
         self.started = true;
         let initial = self.source.initial();
-        self.frontier = initial.pages;
+        self.grower.frontier = initial.pages;
         let claimed = initial.end.addr().saturating_sub(initial.claimable_start.addr());
         let start = initial.claimable_start.map_addr(|a| a.next_multiple_of(GRANULE));
         if initial.end.addr().saturating_sub(start.addr()) >= FIRST_PAYLOAD + MIN_BLOCK {
@@ -89,54 +93,36 @@ impl<S: PageSource> RawHeap<S> {
                 .and_then(|p| p.checked_add(if align > PAGE_SIZE { align } else { 0 }))
                 .and_then(|p| p.checked_add(size))
         };
-        match needed {
-            Some(bytes) => self.grow_pages(PageCount::covering(bytes)),
-            None => {
-                self.stats.failed_grows += 1;
-                false
-            }
-        }
+        self.grow_pages(needed.map(PageCount::covering))
     }
 
     /// Grow memory by `extra` bytes only if the new pages will extend the current region.
     pub(super) fn grow_contiguous(&mut self, extra: usize) -> bool {
-        self.growth_extends_region() && extra != usize::MAX && self.grow_pages(PageCount::covering(extra))
+        self.growth_extends_region()
+            && extra != usize::MAX
+            && self.grow_pages(Some(PageCount::covering(extra)))
     }
 
     /// Whether pages grown now would extend the current region: memory still ends where the
     /// region does (with a region, `frontier` is the page just past its end).
     fn growth_extends_region(&self) -> bool {
-        !self.region.is_null() && self.source.size() == self.frontier
+        !self.region.is_null() && self.grower.at_frontier(&self.source)
     }
 
-    /// Grow by `needed` pages, or by `min_grow_pages` if more, within the cap.
-    fn grow_pages(&mut self, needed: PageCount) -> bool {
-        let allowed = self.limits.max_pages.saturating_sub(self.stats.pages_grown);
-        if needed.0 > allowed || needed.bytes().is_none() {
-            self.stats.failed_grows += 1;
-            return false;
-        }
-        let wanted = PageCount(needed.0.max(self.limits.min_grow_pages.min(allowed)));
-        let grown = match self.source.grow(wanted) {
-            Some(old) => Some((old, wanted)),
-            None if wanted > needed => {
-                // The host refused the bigger step; the step we truly need may still fit.
-                self.stats.failed_grows += 1;
-                self.source.grow(needed).map(|old| (old, needed))
-            }
-            None => None,
-        };
-        let Some((old, pages)) = grown else {
-            self.stats.failed_grows += 1;
+    /// Grow by `needed` pages (`None`: more than memory holds), or by `min_grow_pages` if more,
+    /// within the cap, and take the new pages in. False if refused.
+    fn grow_pages(&mut self, needed: Option<PageCount>) -> bool {
+        let Some((old, pages)) = self.grower.grow(&mut self.source, &mut self.stats, needed) else {
             return false;
         };
-        self.record_growth(old, pages);
+        self.growth.push(GrowEvent { old_pages: old.0, new_pages: old.0 + pages.0 });
+        self.take_pages(old, pages);
         true
     }
 
-    fn record_growth(&mut self, old: PageCount, pages: PageCount) {
-        self.frontier = self.stats.count_growth(old, pages, self.frontier);
-        self.growth.push(GrowEvent { old_pages: old.0, new_pages: old.0 + pages.0 });
+    /// Take in `pages` pages grown from page `old`: they extend the current region if they start
+    /// where it ends, and else open a new one.
+    fn take_pages(&mut self, old: PageCount, pages: PageCount) {
         let start = self.source.page_ptr(old);
         let end = end_of_growth(start, pages);
         if !self.region.is_null() && start == self.end {

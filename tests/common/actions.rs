@@ -84,7 +84,6 @@ impl Driver for Checked {
     }
 }
 
-/// `CompactHeap` has no `reserve`: that action does nothing there.
 impl Driver for CheckedCompact {
     fn live_count(&self) -> usize {
         CheckedCompact::live_count(self)
@@ -104,7 +103,9 @@ impl Driver for CheckedCompact {
     fn realloc(&mut self, block: *mut u8, new_size: usize) {
         CheckedCompact::realloc(self, block, new_size);
     }
-    fn reserve(&mut self, _: usize) {}
+    fn reserve(&mut self, bytes: usize) {
+        CheckedCompact::reserve(self, bytes);
+    }
     fn fake(&mut self) -> &mut FakePages {
         CheckedCompact::fake(self)
     }
@@ -115,12 +116,13 @@ impl Driver for CheckedCompact {
 /// large block again.
 pub fn run(data: &[u8]) {
     let mut input = Input(data);
-    // The first byte picks the start (bit 0) and whether freed blocks wait on `GrowHeap`'s quick
-    // lists (bit 1).
+    // The first byte picks the start (bit 0), whether freed blocks wait on `GrowHeap`'s quick
+    // lists (bit 1), and whether both heaps grow at least 3 pages at a time (bit 2).
     let setup = input.byte();
     let fake =
         if setup & 1 == 0 { FakePages::unknown_like(MAX_PAGES) } else { FakePages::wasi_like(MAX_PAGES) };
-    let mut heap = Checked::new(fake, Limits::NONE);
+    let min_grow_pages = if setup & 4 == 0 { 1 } else { 3 };
+    let mut heap = Checked::new(fake, Limits { min_grow_pages, ..Limits::NONE });
     if setup & 2 != 0 {
         heap = heap.without_quick_lists();
     }
@@ -134,7 +136,8 @@ pub fn run(data: &[u8]) {
         CheckedCompact::unknown_like(MAX_PAGES)
     } else {
         CheckedCompact::wasi_like(MAX_PAGES)
-    };
+    }
+    .min_grow_pages(min_grow_pages);
     drive(&mut compact, input);
     compact.verify_all();
     compact.free_all();

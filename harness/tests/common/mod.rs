@@ -32,6 +32,8 @@ pub enum GuestKind {
     WorkloadsCompact,
     /// `growheap-guest-refusal` as a memory64 module.
     Refusal64,
+    /// `growheap-guest-workloads` over `CompactHeap`, memory64 module.
+    WorkloadsCompact64,
 }
 
 impl GuestKind {
@@ -45,6 +47,7 @@ impl GuestKind {
             GuestKind::Workloads64 => (WASM64, "growheap_guest_workloads.wasm"),
             GuestKind::WorkloadsCompact => ("wasm32-unknown-unknown", "growheap_guest_workloads.wasm"),
             GuestKind::Refusal64 => (WASM64, "growheap_guest_refusal.wasm"),
+            GuestKind::WorkloadsCompact64 => (WASM64, "growheap_guest_workloads.wasm"),
         }
     }
 }
@@ -63,16 +66,8 @@ pub fn in_each_profile<const N: usize>(
     kinds.into_iter().flat_map(|kind| PROFILES.map(|profile| (kind, profile)))
 }
 
-/// (target, profile) pairs already built by this test binary.
-static BUILT: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
-
-/// Build every guest crate for `target` in `profile` unless this process already did.
-fn build_guests(target: &str, profile: &str) {
-    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let built = built.get_or_insert_with(HashSet::new);
-    if built.contains(&(target.to_string(), profile.to_string())) {
-        return;
-    }
+/// Cargo for `target`: nightly with `-Z build-std` for memory64, else the cargo running the tests.
+fn cargo_build(target: &str) -> Command {
     let mut command = if target == WASM64 {
         // The rustup proxy, so that `+nightly` picks the toolchain; `$CARGO` is stable's cargo.
         let mut nightly = Command::new("cargo");
@@ -83,8 +78,22 @@ fn build_guests(target: &str, profile: &str) {
         stable.arg("build");
         stable
     };
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("CARGO_TARGET_DIR", guest_target_dir());
-    command.args(["--target", target]);
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args(["--target", target]);
+    command
+}
+
+/// (target, profile) pairs already built by this test binary.
+static BUILT: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
+
+/// Build every guest crate for `target` in `profile` unless this process already did.
+fn build_guests(target: &str, profile: &str) {
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let built = built.get_or_insert_with(HashSet::new);
+    if built.contains(&(target.to_string(), profile.to_string())) {
+        return;
+    }
+    let mut command = cargo_build(target);
+    command.env("CARGO_TARGET_DIR", guest_target_dir());
     command.args(["-p", "growheap-guest-workloads", "-p", "growheap-guest-refusal"]);
     if target != WASM64 {
         // The rogue guest calls `memory.grow` itself, through `core::arch::wasm32`.
@@ -98,22 +107,22 @@ fn build_guests(target: &str, profile: &str) {
     built.insert((target.to_string(), profile.to_string()));
 }
 
-/// Build the workloads guest over `CompactHeap` in `profile` unless this process already did;
-/// its own target directory keeps it apart from the `GrowHeap` build. Returns that directory.
-fn build_compact_guest(profile: &str) -> PathBuf {
-    static BUILT: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+/// Build the workloads guest over `CompactHeap` for `target` in `profile` unless this process
+/// already did; its own target directory keeps it apart from the `GrowHeap` build. Returns that
+/// directory.
+fn build_compact_guest(target: &str, profile: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
     let dir = guest_target_dir().join("compact");
     let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if built.get_or_insert_with(HashSet::new).insert(profile.to_string()) {
-        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        command.current_dir(env!("CARGO_MANIFEST_DIR")).env("CARGO_TARGET_DIR", &dir);
-        command.args(["build", "--target", "wasm32-unknown-unknown", "-p", "growheap-guest-workloads"]);
-        command.args(["--features", "compact"]);
+    if built.get_or_insert_with(HashSet::new).insert((target.to_string(), profile.to_string())) {
+        let mut command = cargo_build(target);
+        command.env("CARGO_TARGET_DIR", &dir);
+        command.args(["-p", "growheap-guest-workloads", "--features", "compact"]);
         if profile == "release" {
             command.arg("--release");
         }
         let status = command.status().expect("cargo runs");
-        assert!(status.success(), "building the CompactHeap guest ({profile}) failed");
+        assert!(status.success(), "building the CompactHeap guest for {target} ({profile}) failed");
     }
     dir
 }
@@ -121,8 +130,8 @@ fn build_compact_guest(profile: &str) -> PathBuf {
 /// The module of `kind` in `profile`, built if needed.
 pub fn guest_path(kind: GuestKind, profile: &str) -> PathBuf {
     let (target, file) = kind.target_and_file();
-    let dir = if let GuestKind::WorkloadsCompact = kind {
-        build_compact_guest(profile)
+    let dir = if let GuestKind::WorkloadsCompact | GuestKind::WorkloadsCompact64 = kind {
+        build_compact_guest(target, profile)
     } else {
         build_guests(target, profile);
         guest_target_dir()
