@@ -4,9 +4,10 @@
 //! A request takes the smallest free block it fits in (the lowest of that size), from its high
 //! end, so that the free block keeps its place on the list; when none fits, memory grows just
 //! enough (or by the `min_grow_pages` step, if more), and the block is cut from the low end of the
-//! grown space instead, so that the rest stays at the end of memory for the next growth to extend. A freed block merges with the free blocks
-//! it touches. A block's size is its layout's size rounded up to [`GRANULE`]: `dealloc` and
-//! `realloc` are told the layout, so no block needs a header.
+//! grown space instead, so that the rest stays at the end of memory for the next growth to extend.
+//! A freed block merges with the free blocks it touches. A block's size is its layout's size
+//! rounded up to [`GRANULE`]: `dealloc` and `realloc` are told the layout, so no block needs a
+//! header.
 
 use crate::pages::{Grower, Limits};
 use crate::source::{PAGE_SIZE, PageCount, PageSource};
