@@ -6,8 +6,7 @@
 mod common;
 
 use common::compact::CheckedCompact as Model;
-use growheap::compact::Limits;
-use growheap::compact::{CompactRaw, GRANULE};
+use growheap::compact::{CompactRaw, GRANULE, Limits};
 use growheap::source::{FakePages, PAGE_SIZE};
 
 /// A size from 0 to 300,000 bytes, mostly small. Under Miri, which checks every byte it touches

@@ -61,6 +61,12 @@ impl GrowthLog {
     }
 }
 
+impl Default for GrowthLog {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
 impl<S: PageSource> RawHeap<S> {
     /// Claim the initial free space, once.
     pub(super) fn start(&mut self) {

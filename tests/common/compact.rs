@@ -6,8 +6,7 @@
 
 use super::{Live, assert_stats_agree, first_difference};
 use growheap::Stats;
-use growheap::compact::Limits;
-use growheap::compact::{CompactRaw, FreeReport, GRANULE};
+use growheap::compact::{CompactRaw, FreeReport, GRANULE, Limits};
 use growheap::source::{FakePages, PAGE_SIZE};
 use std::alloc::Layout;
 use std::collections::BTreeMap;
