@@ -1,7 +1,7 @@
 //! Memory grown to its maximum, 65,536 pages (4 GiB, the whole 32-bit address space), checked
 //! from the host: the heap's statistics still explain every page, and memory freed there is
-//! reused without growing, by `GrowHeap` and by `CompactHeap`. A memory64 guest goes past 4 GiB,
-//! up to a cap the host sets.
+//! reused without growing, by `GrowHeap` and by `CompactHeap`. Memory64 guests of both go past
+//! 4 GiB, up to a cap the host sets.
 
 mod common;
 
@@ -45,16 +45,26 @@ fn compact_heap_fills_4_gib_keeps_page_counts_and_is_reused() {
     }
 }
 
-#[test]
-fn memory64_grows_past_4_gib_keeps_page_counts_and_is_reused() {
-    // 5 GiB above the initial memory: wasm64 has no 4 GiB limit, so the host sets one.
+/// Fill a memory64 guest of `kind` past 4 GiB, up to a cap of 5 GiB above its initial memory
+/// (wasm64 has no 4 GiB limit, so the host sets one), in both profiles.
+fn grow_past_4_gib(kind: GuestKind) {
     let limit = MAX_PAGES + MAX_PAGES / 4;
     let options = GuestOptions { grow_limit: Some(limit), ..GuestOptions::default() };
     for profile in PROFILES {
-        let mut session = session_with(GuestKind::Workloads64, profile, &options);
+        let mut session = session_with(kind, profile, &options);
         let filled = fill_release_reuse(&mut session, profile);
-        assert!(filled.pages_after > MAX_PAGES, "fill_memory ({profile}) stayed below 4 GiB");
+        assert!(filled.pages_after > MAX_PAGES, "fill_memory ({kind:?}, {profile}) stayed below 4 GiB");
         let most = session.guest.initial_pages + limit;
-        assert!(filled.pages_after <= most, "fill_memory ({profile}) passed the host's cap");
+        assert!(filled.pages_after <= most, "fill_memory ({kind:?}, {profile}) passed the host's cap");
     }
+}
+
+#[test]
+fn memory64_grows_past_4_gib_keeps_page_counts_and_is_reused() {
+    grow_past_4_gib(GuestKind::Workloads64);
+}
+
+#[test]
+fn memory64_compact_heap_grows_past_4_gib_keeps_page_counts_and_is_reused() {
+    grow_past_4_gib(GuestKind::WorkloadsCompact64);
 }
