@@ -230,7 +230,7 @@ impl<S: PageSource> CompactRaw<S> {
     /// A shrink moves because a free block smaller than the old one, filled, leaves less free
     /// memory cut up than the tail of the old block would, and the old block is freed whole. On
     /// random-actions with realloc it took the mean pages over seeds 1 to 100 from 31.83 to 30.20,
-    /// for 20% more fuel (`bench/README.md`, "Module size: a second allocator").
+    /// for 20% more fuel (`bench/trials/compact-heap.md`).
     ///
     /// # Safety
     /// As for [`dealloc`](Self::dealloc); `align` is the block's alignment, and `new_size` with

@@ -222,7 +222,7 @@ impl QuickLists {
     /// nothing waits. Before, a flush copied the lists out and reset them whole, 1,284 bytes
     /// each way on wasm32 (`memory.copy` and `memory.fill`, which wasmtime charges by the byte),
     /// then visited all 256 classes; in the first run of random-actions, as memory grows, the
-    /// heap flushes several hundred times (see `bench/README.md`, "The first run").
+    /// heap flushes several hundred times (see `bench/trials/first-run.md`).
     pub(crate) fn take_next_list(&mut self, from: usize) -> Option<(usize, *mut u8)> {
         let mut group = from / COUNTS_PER_GROUP;
         if group >= GROUPS {
