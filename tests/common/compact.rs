@@ -4,12 +4,12 @@
 //!
 //! [`Checked`]: super::Checked
 
-use super::{Live, assert_stats_agree, first_difference};
+use super::assert_stats_agree;
+use super::shadow::{Shadow, first_difference};
 use growheap::Stats;
 use growheap::compact::{CompactRaw, FreeReport, GRANULE, Limits};
-use growheap::source::{FakePages, PAGE_SIZE};
+use growheap::source::FakePages;
 use std::alloc::Layout;
-use std::collections::BTreeMap;
 
 /// Bytes a block of `size` takes in the compact heap: whole granules, at least one.
 pub fn block_bytes(size: usize) -> usize {
@@ -18,14 +18,9 @@ pub fn block_bytes(size: usize) -> usize {
 
 pub struct CheckedCompact {
     pub heap: CompactRaw<FakePages>,
-    /// Live blocks by address.
-    live: BTreeMap<usize, Live>,
-    expected: Stats,
-    next_fill: u8,
+    model: Shadow,
     /// Bytes of the initial claim lost to rounding its start up to a granule.
     rounding: usize,
-    /// Calls so far: memory is scanned for trespass every 256 calls, which is enough to catch one.
-    steps: usize,
 }
 
 impl CheckedCompact {
@@ -35,11 +30,8 @@ impl CheckedCompact {
         let rounding = heap_base.map_or(0, |base| base.next_multiple_of(GRANULE) - base);
         CheckedCompact {
             heap: CompactRaw::new(fake, Limits::NONE),
-            live: BTreeMap::new(),
-            expected: Stats::ZERO,
-            next_fill: 0,
+            model: Shadow::new(block_bytes),
             rounding,
-            steps: 0,
         }
     }
 
@@ -69,12 +61,12 @@ impl CheckedCompact {
     }
 
     pub fn live_count(&self) -> usize {
-        self.live.len()
+        self.model.live_count()
     }
 
     /// The n-th live block in address order.
     pub fn nth_live(&self, n: usize) -> Option<*mut u8> {
-        self.live.values().nth(n).map(|live| live.ptr)
+        self.model.nth_live(n)
     }
 
     /// Allocate and check; `None` when the heap returned null, which must have counted exactly
@@ -108,25 +100,20 @@ impl CheckedCompact {
             let bytes = unsafe { std::slice::from_raw_parts(ptr, size) };
             assert_eq!(first_difference(bytes, 0), None, "alloc_zeroed gave non-zero bytes");
         }
-        self.admit(ptr, layout);
-        self.expected.allocations += 1;
-        self.add_live(size);
+        self.model.allocated(self.heap.source(), ptr, layout);
         self.check();
         Some(ptr)
     }
 
     pub fn dealloc(&mut self, ptr: *mut u8) {
-        let live = self.live.remove(&ptr.addr()).expect("dealloc of an unknown block");
-        verify(&live, live.layout.size());
+        let live = self.model.freed(ptr);
         // SAFETY: the block is live with this size.
         unsafe { self.heap.dealloc(ptr, live.layout.size()) };
-        self.expected.deallocations += 1;
-        self.expected.live_bytes -= live.layout.size();
         self.check();
     }
 
     pub fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> Option<*mut u8> {
-        let live = *self.live.get(&ptr.addr()).expect("realloc of an unknown block");
+        let live = self.model.get(ptr);
         let (size, align) = (live.layout.size(), live.layout.align());
         let failed = self.stats().failed_grows;
         // SAFETY: the block is live with this size and alignment; test sizes are valid.
@@ -134,16 +121,11 @@ impl CheckedCompact {
         if moved.is_null() {
             // A growth in place may be refused before the move's.
             assert!(self.stats().failed_grows > failed, "realloc null without a failed growth");
-            verify(&live, size);
+            live.verify(size);
             self.check();
             return None;
         }
-        self.live.remove(&ptr.addr());
-        verify(&Live { ptr: moved, ..live }, size.min(new_size));
-        self.admit(moved, Layout::from_size_align(new_size, align).expect("test layout"));
-        self.expected.reallocations += 1;
-        self.expected.live_bytes -= size;
-        self.add_live(new_size);
+        self.model.reallocated(self.heap.source(), live, moved, new_size);
         self.check();
         Some(moved)
     }
@@ -165,13 +147,12 @@ impl CheckedCompact {
     }
 
     pub fn free_all(&mut self) {
-        let blocks: Vec<_> = self.live.values().map(|live| live.ptr).collect();
-        blocks.into_iter().for_each(|ptr| self.dealloc(ptr));
+        self.model.blocks().into_iter().for_each(|ptr| self.dealloc(ptr));
     }
 
     /// Every live block still holds its fill.
     pub fn verify_all(&self) {
-        self.live.values().for_each(|live| verify(live, live.layout.size()));
+        self.model.verify_all();
     }
 
     /// With every block freed, the largest free block serves one allocation of its whole size
@@ -189,57 +170,24 @@ impl CheckedCompact {
 
     /// The free list, checked; its totals.
     pub fn validate(&self) -> FreeReport {
-        self.heap.validate().unwrap_or_else(|error| panic!("free list after step {}: {error}", self.steps))
-    }
-
-    fn add_live(&mut self, size: usize) {
-        self.expected.live_bytes += size;
-        self.expected.peak_live_bytes = self.expected.peak_live_bytes.max(self.expected.live_bytes);
-    }
-
-    /// Check a new block's place, then fill it.
-    fn admit(&mut self, ptr: *mut u8, layout: Layout) {
-        let (size, align) = (layout.size(), layout.align());
-        assert_eq!(ptr.addr() % align, 0, "{ptr:p} not aligned to {align}");
-        let fake = self.heap.source();
-        let offset = fake.offset_of(ptr);
-        let bytes = block_bytes(size);
-        assert!(offset + bytes <= fake.pages().0 * PAGE_SIZE, "{ptr:p}+{bytes} past memory");
-        assert!(!fake.touches_foreign(offset, bytes), "{ptr:p}+{bytes} in foreign or static memory");
-        if let Some((_, before)) = self.live.range(..=ptr.addr()).next_back() {
-            let end = before.ptr.addr() + block_bytes(before.layout.size());
-            assert!(end <= ptr.addr(), "{ptr:p} overlaps a block");
-        }
-        if let Some((&after, _)) = self.live.range(ptr.addr()..).next() {
-            assert!(ptr.addr() + bytes <= after, "{ptr:p}+{bytes} overlaps a block");
-        }
-        self.next_fill = self.next_fill.wrapping_add(1).max(1);
-        // SAFETY: the block is ours for `size` bytes.
-        unsafe { ptr.write_bytes(self.next_fill, size) };
-        self.live.insert(ptr.addr(), Live { ptr, layout, fill: self.next_fill });
+        let steps = self.model.steps;
+        self.heap.validate().unwrap_or_else(|error| panic!("free list after step {steps}: {error}"))
     }
 
     /// Statistics equal to the model and to the host; the free list valid; every byte of the
     /// heap's memory in a live block or a free one.
     fn check(&mut self) {
-        self.steps += 1;
+        self.model.steps += 1;
         let stats = self.stats();
         let fake = self.heap.source();
-        assert_stats_agree(&stats, &self.expected, fake, self.steps);
+        assert_stats_agree(&stats, &self.model.expected, fake, self.model.steps);
         let free = self.validate();
-        let live: usize = self.live.values().map(|live| block_bytes(live.layout.size())).sum();
+        let live = self.model.live_bytes_taken();
         let claimed = stats.heap_bytes.saturating_sub(self.rounding);
         assert_eq!(free.bytes + live, claimed, "bytes lost or found: {free:?}, {live} live");
-        if self.steps % 256 == 0 {
+        // Scanning foreign memory is costly; every 256 steps is enough to catch a trespass.
+        if self.model.steps % 256 == 0 {
             assert_eq!(fake.first_trespass(), None, "wrote to static or foreign memory");
         }
-    }
-}
-
-fn verify(live: &Live, len: usize) {
-    // SAFETY: the block is live for at least `len` bytes.
-    let bytes = unsafe { std::slice::from_raw_parts(live.ptr, len) };
-    if let Some(at) = first_difference(bytes, live.fill) {
-        panic!("block {:p} ({:?}) corrupted at byte {at}", live.ptr, live.layout);
     }
 }

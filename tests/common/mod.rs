@@ -5,21 +5,13 @@
 
 pub mod actions;
 pub mod compact;
+pub mod shadow;
 
 use growheap::Stats;
 use growheap::raw::{HeapReport, Limits, RawHeap};
-use growheap::source::{FakePages, PAGE_SIZE};
+use growheap::source::FakePages;
+use shadow::{Shadow, first_difference};
 use std::alloc::Layout;
-use std::collections::BTreeMap;
-
-/// The first byte of `bytes` that is not `fill`. Compares 4 KiB slices at a time, which
-/// compiles to `memcmp` (and is what keeps Miri quick).
-fn first_difference(bytes: &[u8], fill: u8) -> Option<usize> {
-    let pattern = [fill; 4096];
-    let chunk = bytes.chunks(4096).position(|c| c != &pattern[..c.len()])?;
-    let start = chunk * 4096;
-    bytes[start..].iter().position(|&b| b != fill).map(|i| start + i)
-}
 
 /// `stats` agree with a model's call figures (`expected`) and with the fake host's growth
 /// figures, after `step` calls.
@@ -42,29 +34,14 @@ pub fn assert_stats_agree(stats: &Stats, expected: &Stats, fake: &FakePages, ste
     assert_eq!(fake.pages().0, fake.initial_pages().0 + stats.pages_grown + fake.foreign_pages());
 }
 
-/// A live block in the model.
-#[derive(Clone, Copy, Debug)]
-pub struct Live {
-    pub ptr: *mut u8,
-    pub layout: Layout,
-    /// Every byte of the block holds this value.
-    pub fill: u8,
-}
-
 pub struct Checked {
     pub heap: RawHeap<FakePages>,
-    /// Live blocks by offset from the fake memory's base.
-    live: BTreeMap<usize, Live>,
-    /// The statistics the model expects for the fields it can know.
-    expected: Stats,
-    next_fill: u8,
+    model: Shadow,
     /// Whether refusals come only from the fake (no cap in `Limits`): then `failed_grows` must
     /// equal the fake's count exactly.
     refusals_only_from_source: bool,
     /// Run the validator after every call (else only on `check`).
     pub validate_each_step: bool,
-    /// Calls made so far, for failure messages.
-    steps: usize,
     /// Whether freed blocks may wait on quick lists; when not, the validator must see none.
     quick_lists: bool,
 }
@@ -73,12 +50,10 @@ impl Checked {
     pub fn new(fake: FakePages, limits: Limits) -> Self {
         Checked {
             heap: RawHeap::new(fake, limits),
-            live: BTreeMap::new(),
-            expected: Stats::ZERO,
-            next_fill: 1,
+            // A zero-sized block still takes a byte.
+            model: Shadow::new(|size| size.max(1)),
             refusals_only_from_source: limits.max_pages == usize::MAX,
             validate_each_step: true,
-            steps: 0,
             quick_lists: true,
         }
     }
@@ -103,21 +78,12 @@ impl Checked {
     }
 
     pub fn live_count(&self) -> usize {
-        self.live.len()
+        self.model.live_count()
     }
 
     /// The n-th live block in address order.
     pub fn nth_live(&self, n: usize) -> Option<*mut u8> {
-        self.live.values().nth(n).map(|l| l.ptr)
-    }
-
-    fn offset(&self, ptr: *mut u8) -> usize {
-        self.heap.source().offset_of(ptr)
-    }
-
-    fn fill(&mut self) -> u8 {
-        self.next_fill = self.next_fill.wrapping_add(1).max(1);
-        self.next_fill
+        self.model.nth_live(n)
     }
 
     /// Allocate and check; `None` when the heap returned null (which must have counted a failed
@@ -145,82 +111,30 @@ impl Checked {
             let bytes = unsafe { std::slice::from_raw_parts(ptr, size) };
             assert_eq!(first_difference(bytes, 0), None, "alloc_zeroed gave non-zero bytes");
         }
-        self.admit(ptr, layout);
-        self.expected.allocations += 1;
-        self.add_live(size);
+        self.model.allocated(self.heap.source(), ptr, layout);
         self.after_step();
         Some(ptr)
     }
 
-    /// Check a new block's place and fill it.
-    fn admit(&mut self, ptr: *mut u8, layout: Layout) {
-        let (size, align) = (layout.size(), layout.align());
-        assert_eq!(ptr.addr() % align, 0, "block {ptr:p} not aligned to {align}");
-        let offset = self.offset(ptr);
-        let fake = self.heap.source();
-        let memory_end = fake.pages().0 * PAGE_SIZE;
-        assert!(
-            offset.checked_add(size.max(1)).is_some_and(|e| e <= memory_end),
-            "block {ptr:p} outside memory"
-        );
-        assert!(!fake.touches_foreign(offset, size.max(1)), "block {ptr:p}+{size} in foreign memory");
-        if let Some((&before, prev)) = self.live.range(..=offset).next_back() {
-            assert!(
-                before + prev.layout.size().max(1) <= offset,
-                "block {ptr:p} overlaps one at {before:#x}"
-            );
-        }
-        if let Some((&after, _)) = self.live.range(offset..).next() {
-            assert!(offset + size.max(1) <= after, "block {ptr:p}+{size} overlaps one at {after:#x}");
-        }
-        let fill = self.fill();
-        // SAFETY: the block is ours for `size` bytes.
-        unsafe { ptr.write_bytes(fill, size) };
-        self.live.insert(offset, Live { ptr, layout, fill });
-    }
-
-    fn verify(&self, live: &Live, len: usize) {
-        // SAFETY: the block is live and at least `len` long.
-        let bytes = unsafe { std::slice::from_raw_parts(live.ptr, len) };
-        if let Some(i) = bytes.iter().position(|&b| b != live.fill) {
-            panic!(
-                "block {:p} ({:?}) corrupted at byte {i}: {:#x} != {:#x}",
-                live.ptr, live.layout, bytes[i], live.fill
-            );
-        }
-    }
-
     pub fn dealloc(&mut self, ptr: *mut u8) {
-        let live = self.live.remove(&self.offset(ptr)).expect("dealloc of an unknown block");
-        self.verify(&live, live.layout.size());
+        let live = self.model.freed(ptr);
         // SAFETY: the block is live with this layout.
         unsafe { self.heap.dealloc(ptr, live.layout) };
-        self.expected.deallocations += 1;
-        self.expected.live_bytes -= live.layout.size();
         self.after_step();
     }
 
     pub fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> Option<*mut u8> {
-        let offset = self.offset(ptr);
-        let live = *self.live.get(&offset).expect("realloc of an unknown block");
-        self.verify(&live, live.layout.size());
+        let live = self.model.get(ptr);
         let failed_before = self.stats().failed_grows;
         // SAFETY: the block is live with this layout; test sizes are far below isize::MAX.
         let moved = unsafe { self.heap.realloc(ptr, live.layout, new_size) };
         if moved.is_null() {
             assert!(self.stats().failed_grows > failed_before, "realloc null without a failed growth");
-            self.verify(&live, live.layout.size());
+            live.verify(live.layout.size());
             self.after_step();
             return None;
         }
-        self.live.remove(&offset);
-        let kept = Live { ptr: moved, ..live };
-        self.verify(&kept, live.layout.size().min(new_size));
-        let layout = Layout::from_size_align(new_size, live.layout.align()).expect("test layout");
-        self.admit(moved, layout);
-        self.expected.reallocations += 1;
-        self.expected.live_bytes -= live.layout.size();
-        self.add_live(new_size);
+        self.model.reallocated(self.heap.source(), live, moved, new_size);
         self.after_step();
         Some(moved)
     }
@@ -238,25 +152,17 @@ impl Checked {
     }
 
     pub fn free_all(&mut self) {
-        let ptrs: Vec<_> = self.live.values().map(|l| l.ptr).collect();
-        for ptr in ptrs {
-            self.dealloc(ptr);
-        }
-    }
-
-    fn add_live(&mut self, bytes: usize) {
-        self.expected.live_bytes += bytes;
-        self.expected.peak_live_bytes = self.expected.peak_live_bytes.max(self.expected.live_bytes);
+        self.model.blocks().into_iter().for_each(|ptr| self.dealloc(ptr));
     }
 
     fn after_step(&mut self) {
-        self.steps += 1;
+        self.model.steps += 1;
         self.check_stats();
         if self.validate_each_step {
             self.validate_heap();
         }
         // Scanning foreign memory is costly; every 256 steps is enough to catch a trespass.
-        if self.steps % 256 == 0 {
+        if self.model.steps % 256 == 0 {
             self.check_no_trespass();
         }
     }
@@ -265,16 +171,15 @@ impl Checked {
     pub fn check_stats(&self) {
         let stats = self.stats();
         let fake = self.heap.source();
-        assert_stats_agree(&stats, &self.expected, fake, self.steps);
+        assert_stats_agree(&stats, &self.model.expected, fake, self.model.steps);
         if self.refusals_only_from_source {
             assert_eq!(stats.failed_grows, fake.refused_grows(), "failed_grows vs host refusals");
         }
     }
 
     fn validate_heap(&self) -> HeapReport {
-        let report =
-            self.heap.validate().unwrap_or_else(|e| panic!("heap invalid after step {}: {e}", self.steps));
-        let steps = self.steps;
+        let steps = self.model.steps;
+        let report = self.heap.validate().unwrap_or_else(|e| panic!("heap invalid after step {steps}: {e}"));
         assert!(
             self.quick_lists || report.kept_blocks == 0,
             "a block waits on a turned-off quick list (step {steps})"
@@ -284,7 +189,7 @@ impl Checked {
 
     fn check_no_trespass(&self) {
         if let Some(at) = self.heap.source().first_trespass() {
-            panic!("the heap wrote to memory it does not own, at byte {at:#x} (step {})", self.steps);
+            panic!("the heap wrote to memory it does not own, at byte {at:#x} (step {})", self.model.steps);
         }
     }
 
@@ -317,8 +222,6 @@ impl Checked {
 
     /// Every live block still holds its fill.
     pub fn verify_all(&self) {
-        for live in self.live.values() {
-            self.verify(live, live.layout.size());
-        }
+        self.model.verify_all();
     }
 }

@@ -1,0 +1,148 @@
+//! The model both checked drivers keep: every live block with the byte it was filled with, and
+//! the statistics that the calls so far must have produced.
+
+use growheap::Stats;
+use growheap::source::{FakePages, PAGE_SIZE};
+use std::alloc::Layout;
+use std::collections::BTreeMap;
+
+/// The first byte of `bytes` that is not `fill`. Compares 4 KiB slices at a time, which
+/// compiles to `memcmp` (and is what keeps Miri quick).
+pub fn first_difference(bytes: &[u8], fill: u8) -> Option<usize> {
+    let pattern = [fill; 4096];
+    let chunk = bytes.chunks(4096).position(|c| c != &pattern[..c.len()])?;
+    let start = chunk * 4096;
+    bytes[start..].iter().position(|&b| b != fill).map(|i| start + i)
+}
+
+/// A live block in the model.
+#[derive(Clone, Copy, Debug)]
+pub struct Live {
+    pub ptr: *mut u8,
+    pub layout: Layout,
+    /// Every byte of the block holds this value.
+    pub fill: u8,
+}
+
+impl Live {
+    /// The block's first `len` bytes still hold its fill.
+    pub fn verify(&self, len: usize) {
+        // SAFETY: the block is live for at least `len` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, len) };
+        if let Some(at) = first_difference(bytes, self.fill) {
+            panic!(
+                "block {:p} ({:?}) corrupted at byte {at}: {:#x} != {:#x}",
+                self.ptr, self.layout, bytes[at], self.fill
+            );
+        }
+    }
+}
+
+pub struct Shadow {
+    /// Live blocks by address.
+    live: BTreeMap<usize, Live>,
+    /// The statistics fields that follow from the calls alone.
+    pub expected: Stats,
+    next_fill: u8,
+    /// Bytes a block of a given size takes in the heap: no other block may start inside them.
+    extent: fn(usize) -> usize,
+    /// Calls so far, for failure messages and for checks made only every so often.
+    pub steps: usize,
+}
+
+impl Shadow {
+    /// An empty model of a heap whose block of `size` bytes takes `extent(size)` bytes.
+    pub fn new(extent: fn(usize) -> usize) -> Self {
+        Shadow { live: BTreeMap::new(), expected: Stats::ZERO, next_fill: 0, extent, steps: 0 }
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// The n-th live block in address order.
+    pub fn nth_live(&self, n: usize) -> Option<*mut u8> {
+        self.live.values().nth(n).map(|live| live.ptr)
+    }
+
+    /// Every live block, in address order.
+    pub fn blocks(&self) -> Vec<*mut u8> {
+        self.live.values().map(|live| live.ptr).collect()
+    }
+
+    /// The live block at `ptr`, its contents checked.
+    pub fn get(&self, ptr: *mut u8) -> Live {
+        let live = *self.live.get(&ptr.addr()).unwrap_or_else(|| panic!("{ptr:p} is not a live block"));
+        live.verify(live.layout.size());
+        live
+    }
+
+    /// Bytes the live blocks take in the heap, by the extent of each.
+    pub fn live_bytes_taken(&self) -> usize {
+        self.live.values().map(|live| (self.extent)(live.layout.size())).sum()
+    }
+
+    /// Every live block still holds its fill.
+    pub fn verify_all(&self) {
+        self.live.values().for_each(|live| live.verify(live.layout.size()));
+    }
+
+    /// Check a new block's place in `fake`'s memory (aligned, inside memory, off foreign and
+    /// static memory, overlapping no live block), then fill it and record it.
+    pub fn admit(&mut self, fake: &FakePages, ptr: *mut u8, layout: Layout) {
+        let (size, align) = (layout.size(), layout.align());
+        assert_eq!(ptr.addr() % align, 0, "block {ptr:p} not aligned to {align}");
+        let offset = fake.offset_of(ptr);
+        let bytes = (self.extent)(size);
+        let memory_end = fake.pages().0 * PAGE_SIZE;
+        assert!(
+            offset.checked_add(bytes).is_some_and(|end| end <= memory_end),
+            "block {ptr:p}+{bytes} past memory"
+        );
+        assert!(!fake.touches_foreign(offset, bytes), "block {ptr:p}+{bytes} in foreign or static memory");
+        if let Some(before) = self.live.range(..=ptr.addr()).next_back().map(|(_, live)| live) {
+            let end = before.ptr.addr() + (self.extent)(before.layout.size());
+            assert!(end <= ptr.addr(), "block {ptr:p} overlaps the one at {:p}", before.ptr);
+        }
+        if let Some((&after, _)) = self.live.range(ptr.addr()..).next() {
+            assert!(ptr.addr() + bytes <= after, "block {ptr:p}+{bytes} overlaps the one at {after:#x}");
+        }
+        self.next_fill = self.next_fill.wrapping_add(1).max(1);
+        // SAFETY: the block is ours for `size` bytes.
+        unsafe { ptr.write_bytes(self.next_fill, size) };
+        self.live.insert(ptr.addr(), Live { ptr, layout, fill: self.next_fill });
+    }
+
+    /// Count an allocation of `layout` that returned `ptr`.
+    pub fn allocated(&mut self, fake: &FakePages, ptr: *mut u8, layout: Layout) {
+        self.admit(fake, ptr, layout);
+        self.expected.allocations += 1;
+        self.add_live(layout.size());
+    }
+
+    /// Forget the live block at `ptr`, which is being freed, and count the free.
+    pub fn freed(&mut self, ptr: *mut u8) -> Live {
+        let live = self.get(ptr);
+        self.live.remove(&ptr.addr());
+        self.expected.deallocations += 1;
+        self.expected.live_bytes -= live.layout.size();
+        live
+    }
+
+    /// Count a successful realloc of `old`, whose data now lies at `moved` with `new_size` bytes:
+    /// the bytes both sizes share must have kept their fill.
+    pub fn reallocated(&mut self, fake: &FakePages, old: Live, moved: *mut u8, new_size: usize) {
+        self.live.remove(&old.ptr.addr());
+        Live { ptr: moved, ..old }.verify(old.layout.size().min(new_size));
+        let layout = Layout::from_size_align(new_size, old.layout.align()).expect("test layout");
+        self.admit(fake, moved, layout);
+        self.expected.reallocations += 1;
+        self.expected.live_bytes -= old.layout.size();
+        self.add_live(new_size);
+    }
+
+    fn add_live(&mut self, bytes: usize) {
+        self.expected.live_bytes += bytes;
+        self.expected.peak_live_bytes = self.expected.peak_live_bytes.max(self.expected.live_bytes);
+    }
+}
