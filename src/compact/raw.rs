@@ -496,8 +496,18 @@ impl<S: PageSource> CompactRaw<S> {
             if behind.addr() != at || (*behind).size < wanted {
                 return false;
             }
-            let (_, rest) = Self::cut(link, at, wanted);
-            self.release(block.wrapping_add(new), rest);
+            // The rest of the free block stays free where it is, now starting past the block: it
+            // still touches neither the block in front nor the next free block, so it needs no
+            // merge and keeps its slot.
+            let rest = (*behind).size - wanted;
+            let next = (*behind).next;
+            *link = if rest == 0 {
+                next
+            } else {
+                let moved = block.wrapping_add(new).cast::<FreeBlock>();
+                moved.write(FreeBlock { next, size: rest });
+                moved
+            };
         }
         true
     }
