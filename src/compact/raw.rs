@@ -477,7 +477,9 @@ impl<S: PageSource> CompactRaw<S> {
     unsafe fn grow_in_place(&mut self, block: *mut u8, old: usize, new: usize, may_grow: bool) -> bool {
         let (at, wanted) = (block.addr() + old, new - old);
         let mut link = self.slot_at(at);
-        // SAFETY: list blocks are free and ours; what we take stays inside the one behind.
+        // SAFETY: list blocks are free and ours; what we take stays inside the one behind, and the
+        // header rewritten for its rest lies inside it too, aligned to a granule as `block`,
+        // `old` and `new` are.
         unsafe {
             let room = if (*link).addr() == at { (**link).size } else { 0 };
             if room < wanted {
