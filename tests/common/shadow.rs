@@ -38,6 +38,7 @@ impl Live {
     }
 }
 
+/// The model of one heap, kept by its checked driver (see the module docs).
 pub struct Shadow {
     /// Live blocks by address.
     live: BTreeMap<usize, Live>,
