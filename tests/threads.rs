@@ -76,8 +76,9 @@ fn size(rng: &mut fastrand::Rng) -> usize {
 /// every closure has returned, but a thread then still frees its own runtime data (its handle, its
 /// thread-locals) as it exits. A join waits for the exit itself, so once `share` returns, the heap's
 /// live count is final. With the scope alone, the wasm check below saw threads free after it had
-/// read the count in 3 of 40 runs. A bounded wait for the count (up to 1 s) made that rare, not
-/// impossible: the test failed once in CI with it. With the joins, 400 runs passed without one.
+/// read the count in 3 of 40 runs. A bounded wait for the count (up to 1 s) made that rare; the
+/// test still failed once in CI with it, its message lost, so most likely but not surely there.
+/// With the joins, 400 runs passed without a wait.
 fn share(heap: &(impl GlobalAlloc + Sync)) {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..THREADS).map(|_| mpsc::channel::<Block>()).unzip();
     std::thread::scope(|scope| {
