@@ -5,6 +5,12 @@
 use crate::source::{PageCount, PageSource};
 use crate::stats::Stats;
 
+/// Most growths a heap core makes for one block. It plans each growth so that the block fits
+/// after it, so one is enough, unless another thread grows memory between the core's look at
+/// where memory ends and its own growth: the new pages then lie past the other thread's and do not
+/// join the heap's memory as planned, and the core grows again for the block.
+pub(crate) const MAX_GROWTHS_PER_BLOCK: usize = 4;
+
 /// Limits set by the builder of [`GrowHeap`](crate::GrowHeap) or
 /// [`CompactHeap`](crate::CompactHeap).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

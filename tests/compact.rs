@@ -194,6 +194,24 @@ fn foreign_pages_are_counted_and_never_touched() {
     assert_eq!(model.heap.validate().unwrap().blocks, 2);
 }
 
+/// Another thread grows memory between the heap's look at where memory ends and its growth
+/// ([`FakePages::race_next_grow`]): the pages planned to extend the last free block land past
+/// the other thread's, and the heap grows again instead of returning null.
+#[test]
+fn an_allocation_whose_growth_loses_a_race_grows_again() {
+    let mut model = Model::unknown_like(64);
+    model.fake().race_next_grow(1);
+    let block = model.alloc(100_000, 8).expect("room under the cap");
+    let stats = model.heap.stats();
+    assert_eq!((stats.grow_calls, stats.failed_grows, stats.foreign_pages), (2, 0, 1));
+    // A block that grows in place at the end of memory moves instead when it loses the race.
+    model.fake().race_next_grow(1);
+    let moved = model.realloc(block, 300_000).expect("room under the cap");
+    assert_ne!(moved, block);
+    assert_eq!(model.heap.stats().foreign_pages, 2);
+    model.free_all();
+}
+
 #[test]
 fn after_freeing_everything_one_block_fills_each_run_without_growing() {
     let mut rng = fastrand::Rng::with_seed(7);

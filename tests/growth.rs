@@ -401,6 +401,52 @@ fn foreign_growth_is_never_handed_out() {
     }
 }
 
+/// Another thread grows memory between the heap's look at where memory ends and its own growth
+/// ([`FakePages::race_next_grow`]): the heap's pages land past the other thread's.
+#[test]
+fn growth_that_loses_a_race_is_taken_in_where_it_lands() {
+    for mut heap in both_starts(64) {
+        // A block at `top` that grows in place: its region cannot have the pages.
+        let block = heap.alloc(1000, 8).unwrap();
+        heap.fake().race_next_grow(1);
+        let moved = heap.realloc(block, 100_000).expect("room under the cap");
+        assert_ne!(moved, block, "the block grew over pages that are not the heap's");
+        // A block cut from fresh memory: the heap grows once more for it.
+        heap.fake().race_next_grow(1);
+        heap.alloc(200_000, 8).expect("room under the cap");
+        assert_eq!(heap.stats().foreign_pages, 2);
+        assert_eq!(heap.stats().failed_grows, 0);
+        heap.validate();
+    }
+}
+
+/// Free blocks of many sizes share a two-level list, and an allocation looks at only the first
+/// few before it rounds up to the lists above. With no list above, a block that fits further
+/// down must still be found: memory grows only when nothing free fits, and `reserve` says so.
+#[test]
+fn a_fitting_block_deep_in_the_last_list_is_found_before_memory_grows() {
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits::NONE).without_quick_lists();
+    // The 1024-byte request's list holds the 1024-byte blocks of 1008-byte payloads (on the
+    // list first, the newest in front) and, behind them, one block of a 1024-byte payload.
+    let larger = heap.alloc(1024, 8).unwrap();
+    let mut separators = vec![heap.alloc(200, 8).unwrap()];
+    let mut smaller = Vec::new();
+    for _ in 0..4 {
+        smaller.push(heap.alloc(1008, 8).unwrap());
+        separators.push(heap.alloc(200, 8).unwrap());
+    }
+    heap.dealloc(larger);
+    smaller.into_iter().for_each(|block| heap.dealloc(block));
+    // Fill fresh memory up to less than 1024 bytes, so that only the free block fits.
+    let top = heap.fake().offset_of(*separators.last().unwrap()) + 208;
+    let end = heap.fake().pages().0 * PAGE_SIZE;
+    heap.alloc(end - top - 512 - size_of::<usize>(), 8).unwrap();
+    let grown = heap.stats().pages_grown;
+    assert!(heap.reserve(1024));
+    assert_eq!(heap.alloc(1024, 8), Some(larger));
+    assert_eq!(heap.stats().pages_grown, grown);
+}
+
 #[test]
 fn reserve_grows_ahead_so_the_allocation_does_not() {
     for mut heap in both_starts(64) {

@@ -9,7 +9,7 @@
 //! rounded up to [`GRANULE`]: `dealloc` and `realloc` are told the layout, so no block needs a
 //! header.
 
-use crate::pages::{Grower, Limits};
+use crate::pages::{Grower, Limits, MAX_GROWTHS_PER_BLOCK};
 use crate::source::{PAGE_SIZE, PageCount, PageSource};
 use crate::stats::Stats;
 use core::ptr;
@@ -283,7 +283,7 @@ impl<S: PageSource> CompactRaw<S> {
         }
     }
 
-    /// Best fit over the free blocks, growing memory once if none fits (see the module docs).
+    /// Best fit over the free blocks, growing memory if none fits (see the module docs).
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
@@ -292,11 +292,15 @@ impl<S: PageSource> CompactRaw<S> {
         self.start();
         // SAFETY: forwarded from the caller.
         unsafe {
-            let (block, last) = self.best_fit(size, align, false, usize::MAX);
-            if !block.is_null() || !self.grow_for(last, size, align) {
-                return block;
+            let (mut block, mut last) = self.best_fit(size, align, false, usize::MAX);
+            let mut growths = 0;
+            // One growth is enough unless another thread's growth got in first (see
+            // `MAX_GROWTHS_PER_BLOCK`).
+            while block.is_null() && growths < MAX_GROWTHS_PER_BLOCK && self.grow_for(last, size, align) {
+                growths += 1;
+                (block, last) = self.best_fit(size, align, true, usize::MAX);
             }
-            self.best_fit(size, align, true, usize::MAX).0
+            block
         }
     }
 

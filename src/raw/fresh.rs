@@ -3,8 +3,8 @@
 //! copying, whose new copy goes to the high end (see [`RawHeap::placement`]).
 
 use super::block::{Block, GRANULE, MIN_BLOCK};
-use super::growth::MAX_GROWTHS_PER_CALL;
 use super::{RawHeap, aligned_with_gap};
+use crate::pages::MAX_GROWTHS_PER_BLOCK;
 use crate::source::{PAGE_SIZE, PageSource};
 use core::ptr;
 
@@ -21,9 +21,10 @@ impl<S: PageSource> RawHeap<S> {
     #[inline(never)]
     pub(super) unsafe fn alloc_fresh(&mut self, block_size: usize, align: usize) -> *mut u8 {
         self.start();
-        for attempt in 0..MAX_GROWTHS_PER_CALL {
+        let mut growths = 0;
+        loop {
             if let Some(lowest) = self.top_fits(block_size, align) {
-                let payload = self.placement(lowest, block_size, align, attempt > 0);
+                let payload = self.placement(lowest, block_size, align, growths > 0);
                 if block_size >= HIGH_PLACEMENT_MIN {
                     self.last_big = block_size;
                 }
@@ -31,11 +32,11 @@ impl<S: PageSource> RawHeap<S> {
                 // `placement` only moves it up within fresh memory.
                 return unsafe { self.cut_from_top(payload, block_size) }.payload();
             }
-            if !self.grow_for(block_size, align) {
+            if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(block_size, align) {
                 return ptr::null_mut();
             }
+            growths += 1;
         }
-        ptr::null_mut()
     }
 
     /// Move `top` up to `new_top`, past memory now covered by a block \[ref:clean].

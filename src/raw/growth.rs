@@ -7,6 +7,7 @@
 
 use super::block::{Block, GRANULE, MIN_BLOCK, WORD};
 use super::{RawHeap, aligned_with_gap};
+use crate::pages::MAX_GROWTHS_PER_BLOCK;
 use crate::source::{PAGE_SIZE, PageCount, PageSource};
 use crate::stats::GrowEvent;
 
@@ -23,9 +24,10 @@ pub(super) struct RegionHeader {
 /// rounded to the granule.
 pub(super) const FIRST_PAYLOAD: usize = (size_of::<RegionHeader>() + WORD).next_multiple_of(GRANULE);
 
-/// Most growths one call can make: each allocation grows at most twice (a second time when the
-/// first growth was not contiguous), and a small request may first need a slab.
-pub(super) const MAX_GROWTHS_PER_CALL: usize = 4;
+/// Most growths one call can make: those of one block cut from fresh memory
+/// ([`MAX_GROWTHS_PER_BLOCK`]), and before them the growth of a `realloc` that tried to extend
+/// its block at `top` and lost a race with another thread's growth.
+pub(super) const MAX_GROWTHS_PER_CALL: usize = MAX_GROWTHS_PER_BLOCK + 1;
 
 /// Growth made during the current call, reported to the `on_grow` hook after the lock is
 /// released.
@@ -102,11 +104,16 @@ impl<S: PageSource> RawHeap<S> {
         self.grow_pages(needed.map(PageCount::covering))
     }
 
-    /// Grow memory by `extra` bytes only if the new pages will extend the current region.
+    /// Grow memory by `extra` bytes only if the new pages will extend the current region. False
+    /// if the growth was refused, or if the pages did not extend the region after all: another
+    /// thread grew memory between the check and the growth, so they opened a new region (they
+    /// are kept there, but the current region did not grow).
     pub(super) fn grow_contiguous(&mut self, extra: usize) -> bool {
+        let region = self.region;
         self.growth_extends_region()
             && extra != usize::MAX
             && self.grow_pages(Some(PageCount::covering(extra)))
+            && self.region == region
     }
 
     /// Whether pages grown now would extend the current region: memory still ends where the

@@ -153,17 +153,9 @@ impl FreeIndex {
     /// Whether a free block of at least `size` exists.
     pub(crate) fn has_fitting(&self, size: usize) -> bool {
         let (f, s) = list_of(size);
-        let mut node = self.heads[f][s];
-        while !node.is_null() {
-            // SAFETY: listed blocks are free blocks of the heap: header and links are valid.
-            unsafe {
-                if Block(node).size() >= size {
-                    return true;
-                }
-                node = Block(node).links().0.read();
-            }
-        }
-        self.list_above(f, s).is_some()
+        // SAFETY: a list head is null or a listed free block.
+        let on_own_list = unsafe { first_fitting_from(self.heads[f][s], size) };
+        !on_own_list.is_null() || self.list_above(f, s).is_some()
     }
 
     /// Take a free block of at least `size` off its list: its payload, or null if there is none
@@ -195,8 +187,12 @@ impl FreeIndex {
             }
         }
         // Every block above the request's own list fits; a block on the own list that fits was
-        // taken above, unless it lay past the first few.
-        let Some((f, s)) = self.list_above(f, s) else { return ptr::null_mut() };
+        // taken above, unless it lay past the first few. With no list above, the rest of the own
+        // list is all that may fit.
+        let Some((f, s)) = self.list_above(f, s) else {
+            // SAFETY: `node` is null or a listed free block.
+            return unsafe { self.take_further(node, size) };
+        };
         let head = self.heads[f][s];
         // SAFETY: the head of a non-empty list is a listed free block; its next link and its
         // successor are valid.
@@ -208,6 +204,26 @@ impl FreeIndex {
             }
         }
         head
+    }
+
+    /// Take the first block of at least `size` from `node` (null or a listed free block) on along
+    /// its list, or null: the blocks of the request's own list past the first few, when no list
+    /// above it holds a block. Memory must not grow while one of them fits, nor
+    /// [`has_fitting`](Self::has_fitting) promise a block that the allocation would not find.
+    ///
+    /// # Safety
+    /// As for [`take_fitting`](Self::take_fitting).
+    #[inline(never)]
+    unsafe fn take_further(&mut self, node: *mut u8, size: usize) -> *mut u8 {
+        // SAFETY: the caller gives a listed block or null; what is found is a listed free block,
+        // so its header is valid.
+        unsafe {
+            let found = first_fitting_from(node, size);
+            if !found.is_null() {
+                self.remove(Block(found), Block(found).size());
+            }
+            found
+        }
     }
 
     /// Every list head with its list index, for the validator.
@@ -231,4 +247,18 @@ impl FreeIndex {
     pub(crate) fn list_for(size: usize) -> (usize, usize) {
         list_of(size)
     }
+}
+
+/// The first block of at least `size` bytes from `node` on along its list, or null.
+///
+/// # Safety
+/// `node` is null or a block on a list of the index, whose blocks are free blocks of the heap.
+unsafe fn first_fitting_from(mut node: *mut u8, size: usize) -> *mut u8 {
+    // SAFETY: listed blocks are free blocks of the heap: header and links are valid.
+    unsafe {
+        while !node.is_null() && Block(node).size() < size {
+            node = Block(node).links().0.read();
+        }
+    }
+    node
 }

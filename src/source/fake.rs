@@ -40,6 +40,8 @@ pub struct FakePages {
     grow_calls_seen: usize,
     /// Refuse the `grow` call with this number (counting from 0), if set.
     refuse_call_number: Option<usize>,
+    /// Pages that "someone else" grows just before the next `grow` call is carried out.
+    race_pages: usize,
     /// Runs of pages grown by "someone else": (first page, count).
     foreign: Vec<(PageCount, PageCount)>,
     /// Successful growths made through [`PageSource::grow`], as (old, new) sizes.
@@ -79,6 +81,7 @@ impl FakePages {
             refused: 0,
             grow_calls_seen: 0,
             refuse_call_number: None,
+            race_pages: 0,
             foreign: Vec::new(),
             heap_grows: Vec::new(),
             grown_fill: 0,
@@ -115,6 +118,13 @@ impl FakePages {
     /// comes: for tests that refuse growth at every point of a run.
     pub fn refuse_grow_call(&mut self, k: usize) {
         self.refuse_call_number = Some(k);
+    }
+
+    /// Make the next `grow` call lose a race: just before it is carried out, `pages` pages are
+    /// grown as by [`grow_foreign`](Self::grow_foreign), as when another thread grows memory
+    /// between the heap's look at where memory ends and its own growth.
+    pub fn race_next_grow(&mut self, pages: usize) {
+        self.race_pages = pages;
     }
 
     /// Fill pages grown from now on with `byte` instead of zeros. This breaks the promise of
@@ -265,6 +275,10 @@ unsafe impl PageSource for FakePages {
     }
 
     fn grow(&mut self, delta: PageCount) -> Option<PageCount> {
+        let race = core::mem::take(&mut self.race_pages);
+        if race > 0 {
+            self.grow_foreign(race);
+        }
         let number = self.grow_calls_seen;
         self.grow_calls_seen += 1;
         let new_size = self.size.0.checked_add(delta.0).filter(|&n| n <= self.max_pages.0);
