@@ -78,7 +78,7 @@ impl<S: PageSource> CompactHeap<S> {
     /// `bytes` (alignment up to 8) can be served without growing. False if the growth was
     /// refused. As [`GrowHeap::reserve`](crate::GrowHeap::reserve), it saves `memory.grow` calls
     /// later, not the cost of the first writes to the new pages, and is a hint only where threads
-    /// share the heap.
+    /// share the heap (another thread may take the memory first).
     pub fn reserve(&self, bytes: usize) -> bool {
         // SAFETY: the heap's memory is only handed out through this allocator.
         self.call(Call::Other, |heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)

@@ -107,7 +107,7 @@ impl<S: PageSource> GrowHeap<S> {
     /// growing. False if the growth was refused. This saves `memory.grow` calls later, not the
     /// cost of the first writes to the new pages, which is paid when they happen (README,
     /// "Benchmarks"). Where threads share the heap it is a hint only: another thread may take the
-    /// memory first, or grow memory during the call.
+    /// memory first.
     pub fn reserve(&self, bytes: usize) -> bool {
         // SAFETY: the heap's memory is only handed out through this allocator.
         self.call(Call::Other, |heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)

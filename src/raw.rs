@@ -29,8 +29,8 @@ mod tlsf;
 #[cfg(any(test, feature = "testing"))]
 mod validate;
 
-use crate::pages::Grower;
 pub use crate::pages::Limits;
+use crate::pages::{Grower, MAX_GROWTHS_PER_BLOCK};
 use crate::source::PageSource;
 use crate::stats::Stats;
 use block::{Block, GRANULE, MIN_BLOCK, WORD, block_size_for};
@@ -265,9 +265,18 @@ impl<S: PageSource> RawHeap<S> {
             if bytes <= SMALL_MAX { (SLAB_BYTES - WORD, SLAB_BYTES) } else { (bytes, GRANULE) };
         let Some(size) = block_size_for(request) else { return false };
         let search = if align > GRANULE { size + align + MIN_BLOCK } else { size };
-        self.free_index.has_fitting(search)
-            || self.top_fits(size, align).is_some()
-            || self.grow_for(size, align)
+        // Look again after each growth: another thread's growth may have got in first (see
+        // `MAX_GROWTHS_PER_BLOCK`).
+        let mut growths = 0;
+        loop {
+            if self.free_index.has_fitting(search) || self.top_fits(size, align).is_some() {
+                return true;
+            }
+            if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(size, align) {
+                return false;
+            }
+            growths += 1;
+        }
     }
 
     fn add_live(&mut self, bytes: usize) {

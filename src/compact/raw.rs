@@ -217,9 +217,20 @@ impl<S: PageSource> CompactRaw<S> {
         }
         self.start();
         let size = block_size(bytes);
-        // SAFETY: forwarded from the caller.
-        let (fitting, last) = unsafe { self.find_best(size, GRANULE, usize::MAX) };
-        !fitting.is_null() || self.grow_for(last, size, GRANULE)
+        let mut growths = 0;
+        loop {
+            // SAFETY: forwarded from the caller.
+            let (fitting, last) = unsafe { self.find_best(size, GRANULE, usize::MAX) };
+            if !fitting.is_null() {
+                return true;
+            }
+            // Look again after each growth: another thread's growth may have got in first (see
+            // `MAX_GROWTHS_PER_BLOCK`).
+            if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(last, size, GRANULE) {
+                return false;
+            }
+            growths += 1;
+        }
     }
 
     /// Resize a block. A block that shrinks moves into a free block smaller than itself, if one

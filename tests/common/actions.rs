@@ -162,7 +162,17 @@ fn drive(heap: &mut impl Driver, mut input: Input) {
             }
             4 => heap.reserve(input.size()),
             5 => heap.fake().refuse_next_grows(1),
-            6 => drop(heap.fake().grow_foreign(usize::from(input.byte() % 3) + 1)),
+            6 => {
+                // Someone else grows memory now, or just before the heap's next growth, as another
+                // thread would between the heap's look at where memory ends and its own growth.
+                let byte = input.byte();
+                let pages = usize::from(byte % 3) + 1;
+                if byte & 4 == 0 {
+                    heap.fake().grow_foreign(pages);
+                } else {
+                    heap.fake().race_next_grow(pages);
+                }
+            }
             7 => {
                 // Cap memory where it is now, or lift the cap again.
                 let now = heap.fake().pages().0;
