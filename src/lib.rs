@@ -21,7 +21,7 @@ use lock::HeapLock;
 use raw::{Limits, RawHeap};
 pub use source::PAGE_SIZE;
 use source::{PageSource, WasmMemory};
-pub use stats::{GrowEvent, SNAPSHOT_VERSION, SNAPSHOT_WORDS, Stats};
+pub use stats::{FIELD_NAMES, GrowEvent, SNAPSHOT_VERSION, SNAPSHOT_WORDS, Stats};
 
 /// Whether the heap takes a spin lock on this target (true wherever threads can exist), or a
 /// plain cell (single-threaded wasm). See `build.rs` for how that is decided.
@@ -137,6 +137,7 @@ impl<S: PageSource> GrowHeap<S> {
     #[cfg(feature = "debug-checks")]
     fn assert_freeable(&self, block: *mut u8, layout: Layout) {
         if let Some(Err(error)) = self.heap.with(|heap: &mut RawHeap<S>| heap.check_free(block, layout)) {
+            let _abort = AbortOnUnwind;
             panic!("growheap: {error}");
         }
     }
@@ -150,12 +151,16 @@ impl<S: PageSource> GrowHeap<S> {
         f: impl FnOnce(&mut RawHeap<S>) -> R,
     ) -> Option<R> {
         let (result, grew) = self.heap.with(|heap| {
+            #[cfg(feature = "host-export")]
+            let failed_before = heap.stats_ref().failed_grows;
             let result = f(heap);
             let grew = heap.growth_pending();
             #[cfg(feature = "host-export")]
             {
-                // A call that grew or failed changed the growth counters too.
-                let call = if grew || !result.succeeded() { Call::Other } else { call };
+                // A call that grew, failed, or was refused a growth on its way to success changed
+                // the growth counters too.
+                let refused = heap.stats_ref().failed_grows != failed_before;
+                let call = if grew || refused || !result.succeeded() { Call::Other } else { call };
                 self.export.publish(heap.stats_ref(), call);
             }
             (result, grew)
@@ -175,8 +180,23 @@ impl<S: PageSource> GrowHeap<S> {
         #[cfg(feature = "host-export")]
         export::note_growth(growth.events().count() as u32);
         if let Some(hook) = self.on_grow {
+            let abort = AbortOnUnwind;
             growth.events().for_each(hook);
+            core::mem::forget(abort);
         }
+    }
+}
+
+/// Ends the program if dropped while a panic unwinds. A global allocator must not unwind (the
+/// docs of `GlobalAlloc`), so a panic raised inside one, by a debug check or by a user's
+/// `on_grow` hook, must stop there: the panic's message is printed, and this drop, panicking
+/// again during the unwinding, makes the runtime abort. Where panics abort anyway (wasm's
+/// default) nothing changes.
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        panic!("growheap: a panic may not unwind out of the allocator");
     }
 }
 
@@ -191,7 +211,7 @@ enum Call {
     Realloc,
     /// A `dealloc`: live bytes, deallocations.
     Dealloc,
-    /// Anything else, and any call that grew memory or failed: every field.
+    /// Anything else, and any call that grew memory, failed, or had a growth refused: every field.
     Other,
 }
 

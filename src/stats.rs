@@ -49,6 +49,20 @@ pub const SNAPSHOT_VERSION: u64 = 1;
 /// Number of `u64` in a snapshot: the version and ten fields.
 pub const SNAPSHOT_WORDS: usize = 11;
 
+/// The names of the fields of [`Stats`], in declaration order.
+pub const FIELD_NAMES: [&str; SNAPSHOT_WORDS - 1] = [
+    "grow_calls",
+    "failed_grows",
+    "pages_grown",
+    "foreign_pages",
+    "heap_bytes",
+    "live_bytes",
+    "peak_live_bytes",
+    "allocations",
+    "deallocations",
+    "reallocations",
+];
+
 impl Stats {
     /// All zero, usable in `const` context.
     pub const ZERO: Stats = Stats {
@@ -121,6 +135,12 @@ impl Stats {
         frontier.max(PageCount(old.0 + pages.0))
     }
 
+    /// Each field's name and value, in declaration order: the order of [`FIELD_NAMES`] and of
+    /// the snapshot after its version word.
+    pub fn named_fields(&self) -> impl Iterator<Item = (&'static str, u64)> {
+        FIELD_NAMES.into_iter().zip(self.to_snapshot().into_iter().skip(1))
+    }
+
     /// Allocations not yet freed.
     #[must_use]
     pub const fn live_allocations(&self) -> u64 {
@@ -147,22 +167,7 @@ impl Stats {
 impl fmt::Display for Stats {
     /// A two-column table, one field a row.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: [(&str, u64); 10] = [
-            ("grow_calls", self.grow_calls),
-            ("failed_grows", self.failed_grows),
-            ("pages_grown", self.pages_grown as u64),
-            ("foreign_pages", self.foreign_pages as u64),
-            ("heap_bytes", self.heap_bytes as u64),
-            ("live_bytes", self.live_bytes as u64),
-            ("peak_live_bytes", self.peak_live_bytes as u64),
-            ("allocations", self.allocations),
-            ("deallocations", self.deallocations),
-            ("reallocations", self.reallocations),
-        ];
-        for (name, value) in rows {
-            writeln!(f, "{name:<16} {value:>12}")?;
-        }
-        Ok(())
+        self.named_fields().try_for_each(|(name, value)| writeln!(f, "{name:<16} {value:>12}"))
     }
 }
 

@@ -2,6 +2,9 @@
 //! pointers and wrong layouts. Run with `cargo test --features debug-checks --test debug_checks`.
 #![cfg(feature = "debug-checks")]
 
+#[path = "common/child.rs"]
+mod child;
+
 use growheap::GrowHeap;
 use growheap::raw::{FreeError, Limits, POISON, RawHeap};
 use growheap::source::FakePages;
@@ -109,6 +112,23 @@ fn a_wrong_layout_is_refused() {
     assert_eq!(heap.check_free(block, wrong), Err(FreeError::LayoutMismatch { ptr: block, layout: wrong }));
 }
 
+/// The word before a pointer that is no block's is data, which may read as any size: the check
+/// answers, and never trips over it.
+#[test]
+fn a_pointer_into_a_block_gets_an_answer_whatever_the_word_before_it() {
+    let mut heap = heap();
+    let block = alloc(&mut heap, 4096);
+    for word in [0usize, 1, 8, 15, 16, 48, 4096, usize::MAX] {
+        // A pointer 1 KiB into the block, aligned as blocks are, after the word.
+        let inside = block.wrapping_add(1024);
+        // SAFETY: the block is ours for 4096 bytes, and the word lies inside it.
+        unsafe { inside.cast::<usize>().sub(1).write(word) };
+        let verdict = heap.check_free(inside, Layout::from_size_align(300, 16).unwrap());
+        assert!(verdict.is_err(), "a pointer into a block, header word {word}, passed: {verdict:?}");
+    }
+    free(&mut heap, block, 4096);
+}
+
 #[test]
 fn freed_memory_is_poisoned() {
     let mut heap = heap();
@@ -123,19 +143,32 @@ fn freed_memory_is_poisoned() {
     assert!(middle.iter().all(|&b| b == POISON));
 }
 
+/// A double free through `GlobalAlloc` prints a clear message and ends the program: it may not
+/// unwind out of the allocator. The test runs itself again as a child process, which does the
+/// double free, and reads what the child printed.
 #[test]
-fn the_global_allocator_panics_with_a_clear_message() {
-    let heap = GrowHeap::with_source(FakePages::wasi_like(16));
-    let layout = layout(48);
-    // SAFETY: the layout is valid; the block is freed once here, and the second free is refused
-    // before it reaches the heap.
-    let message = unsafe {
-        let block = heap.alloc(layout);
-        let _after = heap.alloc(layout);
-        heap.dealloc(block, layout);
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| heap.dealloc(block, layout)));
-        *caught.expect_err("a double free must panic").downcast::<String>().unwrap()
-    };
-    assert!(message.starts_with("growheap: double free of"), "{message}");
-    heap.validate().unwrap();
+#[cfg_attr(any(miri, target_family = "wasm"), ignore = "starts a process: not under Miri, nor in wasm")]
+fn the_global_allocator_panics_with_a_clear_message_and_aborts() {
+    const TEST: &str = "the_global_allocator_panics_with_a_clear_message_and_aborts";
+    if child::is_child(TEST) {
+        let heap = GrowHeap::with_source(FakePages::wasi_like(16));
+        let layout = layout(48);
+        // SAFETY: the layout is valid; the block is freed once here, and the second free is
+        // refused before it reaches the heap.
+        unsafe {
+            let block = heap.alloc(layout);
+            let _after = heap.alloc(layout);
+            heap.dealloc(block, layout);
+            eprintln!("block {block:p}");
+            let caught =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| heap.dealloc(block, layout)));
+            eprintln!("unwound out of dealloc: {}", caught.is_err());
+        }
+        return;
+    }
+    let (status, printed) = child::run_as_child(TEST);
+    assert!(!status.success(), "the double free did not end the program:\n{printed}");
+    assert!(!printed.contains("unwound out of dealloc"), "the panic unwound:\n{printed}");
+    let block = printed.lines().find_map(|line| line.strip_prefix("block ")).expect("the child's block");
+    assert!(printed.contains(&format!("growheap: double free of {block}")), "{printed}");
 }

@@ -1,10 +1,10 @@
 //! The host export (feature `host-export`): after every allocator call, the snapshot behind
 //! `growheap_stats` equals the statistics of the heap that served the call.
 //!
-//! A call rewrites only the words it can change, unless it grew memory, failed, or was served
-//! by another heap than the call before. This test mixes two heaps, refused growth and every
-//! kind of call, so that a word left stale by any of those paths shows; one of the heaps is a
-//! `CompactHeap`.
+//! A call rewrites only the words it can change, unless it grew memory, failed, had a growth
+//! refused on its way to success, or was served by another heap than the call before. This test
+//! mixes three heaps, refused growth and every kind of call, so that a word left stale by any of
+//! those paths shows; one of the heaps is a `CompactHeap`.
 //!
 //! The export is one set of statics per module, so everything runs in one test.
 #![cfg(feature = "host-export")]
@@ -134,4 +134,21 @@ fn the_snapshot_follows_the_heap_that_served_the_latest_call() {
         assert!(capped.stats().failed_grows > 0, "a capped heap never failed: the test lost its edge");
     }
     assert!(calls.iter().all(|&n| n > 1000), "some kind of call was rare: {calls:?}");
+
+    // A realloc that succeeds after a refused growth: the block at the top may not grow in place
+    // past the cap, and moves into the space of a freed block instead. The refusal must show.
+    let heap = GrowHeap::with_source(FakePages::wasi_like(512)).max_pages(1);
+    let (hole, top) =
+        (Layout::from_size_align(40_000, 8).unwrap(), Layout::from_size_align(20_000, 8).unwrap());
+    // SAFETY: each block is freed or reallocated once, with the layout it was made with.
+    unsafe {
+        let (freed, block) = (heap.alloc(hole), heap.alloc(top));
+        assert!(!freed.is_null() && !block.is_null());
+        heap.dealloc(freed, hole);
+        let moved = heap.realloc(block, top, 30_000);
+        assert!(!moved.is_null(), "the freed space holds the block");
+        assert_eq!(heap.stats().failed_grows, 1, "the growth in place was refused");
+        assert_eq!(shown(), heap.stats(), "after a realloc that a refusal preceded");
+        heap.dealloc(moved, Layout::from_size_align(30_000, 8).unwrap());
+    }
 }

@@ -4,8 +4,11 @@
 // length 0 and constructing a new view over it throws a TypeError. A view must be rebuilt from
 // `memory.buffer` after each growth. Two ways to know when:
 //  - eagerly, from growheap's `on_grow` hook, which the guest wires to an imported function;
-//  - lazily, before each use: `growheap_epoch()` changes after each growth by the heap, and a
-//    view of length 0 means someone else (the host itself, another module) grew memory.
+//  - lazily, before each use: a view shorter or longer than `memory.buffer` is stale, whoever
+//    grew memory. An unshared buffer is detached (length 0); a shared one (threads) stays
+//    attached at its old length, so the length of the view alone would not tell there.
+// `growheap_epoch()` changes after each growth by the heap: a cheap way to learn that the heap
+// grew memory, for caches of other things than views.
 
 export const PAGE_BYTES = 65536;
 
@@ -45,10 +48,15 @@ export class GuestMemory {
 
   /** The bytes of memory, through a view that is valid now. */
   bytes() {
-    if (this.view.byteLength === 0 || this.exports.growheap_epoch() !== this.epoch) {
+    if (this.view.byteLength !== this.memory.buffer.byteLength) {
       this.rebuild();
     }
     return this.view;
+  }
+
+  /** Whether the heap grew memory since the view was last rebuilt. */
+  heapGrew() {
+    return this.exports.growheap_epoch() !== this.epoch;
   }
 
   /** Memory size in pages, as the engine sees it. */

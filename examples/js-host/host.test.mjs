@@ -54,18 +54,29 @@ test('a growth during a call detaches the old view; the hook rebuilds it', async
   assert.equal(guest.growths.at(-1).newPages, guest.pages());
 });
 
-test('without the hook, the epoch tells that a cached view is stale', async () => {
+test('without the hook, a stale view is rebuilt before use, and the epoch counts growths', async () => {
   const guest = await instantiateGuest(wasmBytes, { rebuildOnGrow: false });
   const epochBefore = guest.exports.growheap_epoch();
   const cached = guest.view;
+  assert.equal(guest.heapGrew(), false);
 
   const big = makeFilled(guest, BIG, 3);
 
   assert.equal(cached.length, 0, 'the cached view is detached');
-  assert.notEqual(guest.exports.growheap_epoch(), epochBefore);
+  assert.ok(guest.growths.length > 0, 'the guest did not grow memory');
+  assert.equal(guest.exports.growheap_epoch() - epochBefore, guest.growths.length,
+    'the epoch moves by one per growth the hook saw');
+  assert.equal(guest.heapGrew(), true);
   assert.equal(guest.view, cached, 'nothing rebuilt the view during the call');
   assertFilled(guest.bytes(), big, BIG, 3);
   assert.notEqual(guest.view, cached);
+  assert.equal(guest.heapGrew(), false, 'the rebuilt view has caught up with the epoch');
+  // Growth by the host: no epoch change, but the view is stale all the same.
+  const view = guest.bytes();
+  guest.memory.grow(1);
+  assert.equal(guest.heapGrew(), false);
+  assert.notEqual(guest.bytes(), view);
+  assertFilled(guest.bytes(), big, BIG, 3);
 });
 
 test('page counts agree with the stats and the hook', async () => {

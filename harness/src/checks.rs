@@ -1,6 +1,6 @@
 //! The page-count checks: the heap's statistics against what the host counted itself.
 
-use crate::recorder::{GrowRequest, Grower};
+use crate::recorder::{GrowRequest, Grower, PAGE_BYTES};
 use growheap::Stats;
 
 /// What the host knows about memory, from `Memory::size` and its growth log.
@@ -89,6 +89,50 @@ pub fn compare(host: &HostCounts, stats: &Stats) -> Vec<String> {
     problems
 }
 
+/// Each way the statistics after a call (`after`) contradict themselves or the ones before it
+/// (`before`), in a guest that started with `initial_pages`. The host cannot count bytes or calls
+/// itself, but it can hold the heap to what must always be true of them: counters never go back,
+/// no more bytes are live than the heap's peak, nor more at peak than it manages, no more blocks
+/// freed than made, and the bytes it manages are the pages it grew plus one fixed claim on the
+/// initial memory. Empty when they agree.
+#[must_use]
+pub fn consistency(before: &Stats, after: &Stats, initial_pages: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    // Every field but the live bytes only ever rises.
+    for ((name, was), (_, is)) in before.named_fields().zip(after.named_fields()) {
+        if name != "live_bytes" && is < was {
+            problems.push(format!("{name} went back from {was} to {is}"));
+        }
+    }
+    if after.live_bytes > after.peak_live_bytes || after.peak_live_bytes > after.heap_bytes {
+        problems.push(format!(
+            "live_bytes {} <= peak_live_bytes {} <= heap_bytes {} does not hold",
+            after.live_bytes, after.peak_live_bytes, after.heap_bytes
+        ));
+    }
+    if after.deallocations > after.allocations {
+        problems.push(format!(
+            "deallocations is {}, more than the {} allocations",
+            after.deallocations, after.allocations
+        ));
+    }
+    let claim = |s: &Stats| (s.heap_bytes as u64).checked_sub(s.pages_grown as u64 * PAGE_BYTES as u64);
+    match (claim(before), claim(after)) {
+        (_, None) => problems.push(format!(
+            "heap_bytes is {}, less than the {} pages grown",
+            after.heap_bytes, after.pages_grown
+        )),
+        (_, Some(claimed)) if claimed > initial_pages * PAGE_BYTES as u64 => problems.push(format!(
+            "heap_bytes claims {claimed} bytes beyond the pages grown, more than the {initial_pages} initial pages"
+        )),
+        (Some(was), Some(is)) if before.heap_bytes > 0 && was != is => problems.push(format!(
+            "heap_bytes less the pages grown went from {was} to {is}: the initial claim changed"
+        )),
+        _ => {}
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +189,52 @@ mod tests {
         ];
         for (stats, expected) in wrong {
             let problems = compare(&counts, &stats);
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(expected)),
+                "{expected:?} not in {problems:?}"
+            );
+        }
+    }
+
+    /// A heap of one initial page that claimed 1,000 bytes of it and grew 2 pages.
+    fn consistent_stats() -> Stats {
+        Stats {
+            grow_calls: 2,
+            pages_grown: 2,
+            heap_bytes: 1000 + 2 * PAGE_BYTES,
+            live_bytes: 500,
+            peak_live_bytes: 900,
+            allocations: 7,
+            deallocations: 3,
+            ..Stats::ZERO
+        }
+    }
+
+    #[test]
+    fn consistent_figures_pass() {
+        let after =
+            Stats { grow_calls: 3, pages_grown: 3, heap_bytes: 1000 + 3 * PAGE_BYTES, ..consistent_stats() };
+        assert_eq!(consistency(&consistent_stats(), &after, 1), Vec::<String>::new());
+        assert_eq!(consistency(&Stats::ZERO, &consistent_stats(), 1), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_inconsistency_is_reported() {
+        let before = consistent_stats();
+        let wrong = [
+            (Stats { allocations: 6, ..before }, "allocations went back from 7 to 6"),
+            (Stats { live_bytes: 901, ..before }, "live_bytes 901 <= peak_live_bytes 900"),
+            (Stats { peak_live_bytes: 200_000, ..before }, "live_bytes 500 <= peak_live_bytes 200000"),
+            (Stats { deallocations: 8, ..before }, "deallocations is 8, more than the 7"),
+            (Stats { heap_bytes: 1000, ..before }, "heap_bytes is 1000, less than the 2 pages"),
+            (Stats { heap_bytes: 1001 + 2 * PAGE_BYTES, ..before }, "heap_bytes less the pages grown went"),
+            (
+                Stats { heap_bytes: PAGE_BYTES + 1 + 2 * PAGE_BYTES, ..before },
+                "heap_bytes claims 65537 bytes beyond",
+            ),
+        ];
+        for (after, expected) in wrong {
+            let problems = consistency(&before, &after, 1);
             assert!(
                 problems.iter().any(|problem| problem.starts_with(expected)),
                 "{expected:?} not in {problems:?}"

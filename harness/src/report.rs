@@ -24,7 +24,7 @@ impl fmt::Display for CallReport {
                 "failed_grows",
                 self.stats.failed_grows,
                 host.guest_refused,
-                "memory.grow calls refused (at most)",
+                "memory.grow calls refused (the heap's own cap refuses more)",
             ),
             (
                 "foreign_pages",

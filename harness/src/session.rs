@@ -108,7 +108,11 @@ impl Session {
         let requests = &self.guest.store.data().recorder.requests;
         let guest_grows = requests[log_start..].iter().filter(|r| r.by == Grower::Guest).copied().collect();
         let host = HostCounts::tally(self.guest.initial_pages, self.guest.pages(), requests);
-        for problem in checks::compare(&host, &stats).into_iter().chain(self.trampled_host_pages()) {
+        let problems = checks::compare(&host, &stats)
+            .into_iter()
+            .chain(checks::consistency(&stats_before, &stats, self.guest.initial_pages))
+            .chain(self.trampled_host_pages());
+        for problem in problems {
             failures.push(self.failure(name, problem));
         }
         let pages_after = host.pages;

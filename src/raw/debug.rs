@@ -6,7 +6,7 @@
 //! block is also looked up on its slab's free list: at most 1 KiB / class size entries.
 
 use super::RawHeap;
-use super::block::{Block, GRANULE, WORD, block_size_for};
+use super::block::{Block, GRANULE, MIN_BLOCK, WORD, block_size_for};
 use super::growth::RegionHeader;
 use super::small::{SMALL_ALIGN, Slab, SmallTier, class_of, class_size, slab_of};
 use crate::source::PageSource;
@@ -47,7 +47,9 @@ pub enum FreeError {
 
 impl fmt::Display for FreeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        // On a copy: bound through `&self`, each `ptr` would be a reference, and `{:p}` would
+        // print where that reference lives instead of the block.
+        match *self {
             FreeError::NotFromThisHeap { ptr } => {
                 write!(f, "free of {ptr:p}, which this heap never handed out")
             }
@@ -96,6 +98,13 @@ impl<S: PageSource> RawHeap<S> {
         // SAFETY: `ptr` lies in handed-out memory of a region (checked above) and is
         // GRANULE-aligned, so the word before it is inside the region too.
         let (block_size, free, slab) = unsafe { (block.size(), block.is_free(), block.is_slab()) };
+        // The word before a pointer that is no block's is data: only a size that makes a whole
+        // block inside handed-out memory is a header worth reading further.
+        let whole =
+            block_size >= MIN_BLOCK && matches!(self.region_of(ptr, block_size - WORD), Place::HandedOut);
+        if !whole {
+            return Err(FreeError::LayoutMismatch { ptr, layout });
+        }
         if free || self.quick.holds(ptr, block_size) {
             return Err(FreeError::DoubleFree { ptr });
         }

@@ -1,0 +1,24 @@
+//! Tests of what must end the program (a panic that may not unwind out of the allocator): the
+//! test runs its own binary again as a child process, which does the deed, and reads what the
+//! child printed.
+
+use std::process::{Command, ExitStatus};
+
+/// Whether this process is the child that `run_as_child` started for the test `test`.
+pub fn is_child(test: &str) -> bool {
+    std::env::var_os(VARIABLE).is_some_and(|name| name == test)
+}
+
+/// Run only the test `test` of this binary in a child process; its exit status and what it
+/// printed to standard error.
+pub fn run_as_child(test: &str) -> (ExitStatus, String) {
+    let child = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(VARIABLE, test)
+        .output()
+        .expect("the test binary runs again");
+    (child.status, String::from_utf8_lossy(&child.stderr).into_owned())
+}
+
+/// Names the test a child process is for.
+const VARIABLE: &str = "GROWHEAP_TEST_CHILD";
