@@ -87,7 +87,8 @@ pub(crate) struct Slab {
     pub(crate) cursor: *mut u8,
     /// End of the slab's payload.
     pub(crate) end: *mut u8,
-    /// Neighbours on the class's partial list (null at the ends, and when not listed).
+    /// Neighbours on the class's partial list, null at its ends; meaningless while the slab is
+    /// not listed (taking it off the list leaves them as they were).
     pub(crate) next: *mut Slab,
     pub(crate) prev: *mut Slab,
     /// Whether this slab is on its class's partial list \[tag:partial]: it is not the current
