@@ -426,8 +426,9 @@ fn growth_that_loses_a_race_is_taken_in_where_it_lands() {
 #[test]
 fn a_fitting_block_deep_in_the_last_list_is_found_before_memory_grows() {
     let mut heap = Checked::new(FakePages::wasi_like(64), Limits::NONE).without_quick_lists();
-    // The 1024-byte request's list holds the 1024-byte blocks of 1008-byte payloads (on the
-    // list first, the newest in front) and, behind them, one block of a 1024-byte payload.
+    // The list of a 1024-byte request will hold in front the four 1024-byte blocks of 1008-byte
+    // payloads (each free goes to the front) and behind them the one block that fits, the
+    // 1040-byte block of a 1024-byte payload.
     let larger = heap.alloc(1024, 8).unwrap();
     let mut separators = vec![heap.alloc(200, 8).unwrap()];
     let mut smaller = Vec::new();
