@@ -51,7 +51,13 @@ fn ratio_target(
     let ratio = mine? / theirs?;
     let met = if at_most { ratio <= goal } else { ratio >= goal };
     let sign = if at_most { "≤" } else { "≥" };
-    Some(Target { what, goal: format!("{sign} {goal}×"), measured: format!("{ratio:.2}×"), met: Some(met) })
+    // A ratio that rounds to the goal gets a third decimal, so that a miss never reads as the goal.
+    let measured = if format!("{ratio:.2}") == format!("{goal:.2}") {
+        format!("{ratio:.3}×")
+    } else {
+        format!("{ratio:.2}×")
+    };
+    Some(Target { what, goal: format!("{sign} {goal}×"), measured, met: Some(met) })
 }
 
 fn bound_target(what: &str, goal: String, measured: String, met: bool) -> Target {
@@ -153,4 +159,22 @@ pub fn check(rows: &[Row], context: &Context) -> Vec<Target> {
         ));
     }
     targets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(mine: f64, goal: f64) -> (String, Option<bool>) {
+        let target = ratio_target("speed".into(), goal, false, Some(mine), Some(1.0)).unwrap();
+        (target.measured, target.met)
+    }
+
+    #[test]
+    fn a_ratio_that_rounds_to_the_goal_shows_a_third_decimal() {
+        assert_eq!(measured(1.1452, 1.15), ("1.145×".into(), Some(false)));
+        assert_eq!(measured(1.1504, 1.15), ("1.150×".into(), Some(true)));
+        assert_eq!(measured(1.27, 1.15), ("1.27×".into(), Some(true)));
+        assert_eq!(measured(0.81, 1.15), ("0.81×".into(), Some(false)));
+    }
 }
