@@ -32,8 +32,9 @@ fn write_crate_docs() {
 /// `wasm32-wasip1`'s. So the plain flag is allowed only for the single-threaded wasm targets
 /// named here, built without anything in the flags that could turn on atomics, and for which
 /// rustc itself, asked with those flags, does not list the feature. Everything else gets the
-/// spin lock. Flags that never reach a build script (those of `cargo rustc --` or of a
-/// `RUSTC_WRAPPER`) cannot be seen here.
+/// spin lock. Flags that never reach a build script (`[profile] rustflags`, `cargo rustc --`, a
+/// `RUSTC_WRAPPER`) cannot be seen here; on nightly, which shows `target_feature = "atomics"` in
+/// `cfg`, the code checks that too (`src/lock.rs`).
 fn decide_lock() {
     println!("cargo::rustc-check-cfg=cfg(growheap_single_thread)");
     println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");

@@ -92,13 +92,16 @@ ensure_wasmtime36() {
     export CARGO_TARGET_WASM32_WASIP2_RUNNER="$wasmtime run"
 }
 
-# Miri and cargo-fuzz need nightly.
+# Miri, cargo-fuzz and the lock probe (a wasm32 build with nightly's `-Z profile-rustflags`) need
+# nightly.
 ensure_nightly() {
     rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
     local installed
     installed="$(rustup component list --toolchain nightly --installed)"
     grep -q '^miri' <<<"$installed" || rustup component add miri --toolchain nightly
     grep -q '^rust-src' <<<"$installed" || rustup component add rust-src --toolchain nightly
+    rustup target list --toolchain nightly --installed | grep -q '^wasm32-unknown-unknown$' ||
+        rustup target add wasm32-unknown-unknown --toolchain nightly
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --root "$TOOLS"
 }
 

@@ -103,7 +103,7 @@ impl Publisher {
 
 /// One writer of the snapshot at a time, so that two heaps on two threads cannot mix their
 /// fields. Every word is atomic, so this is about consistency, not memory safety.
-#[cfg(growheap_single_thread)]
+#[cfg(all(growheap_single_thread, not(target_feature = "atomics")))]
 mod writer {
     /// Proof of being the only writer, which costs nothing here: there is one thread, and a
     /// publish calls nothing that could publish.
@@ -115,7 +115,7 @@ mod writer {
     }
 }
 
-#[cfg(not(growheap_single_thread))]
+#[cfg(not(all(growheap_single_thread, not(target_feature = "atomics"))))]
 mod writer {
     static WRITER: spin::Mutex<()> = spin::Mutex::new(());
 

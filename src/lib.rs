@@ -17,15 +17,15 @@ mod stats;
 pub use compact::CompactHeap;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
-use lock::HeapLock;
+use lock::{HeapLock, Locked};
 use raw::{Limits, RawHeap};
 pub use source::PAGE_SIZE;
 use source::{PageSource, WasmMemory};
 pub use stats::{FIELD_NAMES, GrowEvent, SNAPSHOT_VERSION, SNAPSHOT_WORDS, Stats};
 
 /// Whether the heap takes a spin lock on this target (true wherever threads can exist), or a
-/// plain cell (single-threaded wasm). See `build.rs` for how that is decided.
-pub const USES_LOCK: bool = cfg!(not(growheap_single_thread));
+/// plain cell (single-threaded wasm). See `build.rs` and the `lock` module for how that is decided.
+pub const USES_LOCK: bool = cfg!(not(all(growheap_single_thread, not(target_feature = "atomics"))));
 
 /// The global allocator: install it with
 /// `#[global_allocator] static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();`.
@@ -142,43 +142,48 @@ impl<S: PageSource> GrowHeap<S> {
         }
     }
 
-    /// Run `f`, a call of kind `call`, on the heap; then report its growth to the hook outside
-    /// the lock.
+    /// Run `f`, a call of kind `call`, on the heap; a call that grew memory goes on in
+    /// [`finish_growth`](Self::finish_growth).
     #[inline]
     fn call<R: Outcome>(
         &self,
         #[cfg_attr(not(feature = "host-export"), allow(unused_variables))] call: Call,
         f: impl FnOnce(&mut RawHeap<S>) -> R,
     ) -> Option<R> {
-        let (result, grew) = self.heap.with(|heap| {
-            #[cfg(feature = "host-export")]
-            let failed_before = heap.stats_ref().failed_grows;
-            let result = f(heap);
-            let grew = heap.growth_pending();
-            #[cfg(feature = "host-export")]
-            {
-                // A call that grew, failed, or was refused a growth on its way to success changed
-                // the growth counters too.
-                let refused = heap.stats_ref().failed_grows != failed_before;
-                let call = if grew || refused || !result.succeeded() { Call::Other } else { call };
-                self.export.publish(heap.stats_ref(), call);
-            }
-            (result, grew)
-        })?;
-        if grew {
-            self.report_growth();
+        let mut heap = self.heap.lock()?;
+        #[cfg(feature = "host-export")]
+        let failed_before = heap.stats_ref().failed_grows;
+        let result = f(&mut heap);
+        if heap.growth_pending() {
+            self.finish_growth(heap);
+            return Some(result);
+        }
+        #[cfg(feature = "host-export")]
+        {
+            // A call that failed, or was refused a growth on its way to success, changed the
+            // growth counters too.
+            let refused = heap.stats_ref().failed_grows != failed_before;
+            let call = if refused || !result.succeeded() { Call::Other } else { call };
+            self.export.publish(heap.stats_ref(), call);
         }
         Some(result)
     }
 
-    /// Hand the growths of the last call to the hook (and the epoch), outside the lock. Kept out
-    /// of line: most calls do not grow.
+    /// End a call that grew memory: publish every field (feature `host-export`), take the call's
+    /// growths and count them in the epoch, all before the lock is released, so that no other
+    /// thread's call can add to the log first and a host sees the new epoch once the call
+    /// returns; then hand the growths to the hook, outside the lock. Out of line, and given the
+    /// lock itself (one pointer), so that the growths are copied only here: most calls do not
+    /// grow.
     #[cold]
     #[inline(never)]
-    fn report_growth(&self) {
-        let Some(growth) = self.heap.with(|heap: &mut RawHeap<S>| heap.take_growth()) else { return };
+    fn finish_growth(&self, mut heap: Locked<'_, RawHeap<S>>) {
+        #[cfg(feature = "host-export")]
+        self.export.publish(heap.stats_ref(), Call::Other);
+        let growth = heap.take_growth();
         #[cfg(feature = "host-export")]
         export::note_growth(growth.events().count() as u32);
+        drop(heap);
         if let Some(hook) = self.on_grow {
             let abort = AbortOnUnwind;
             growth.events().for_each(hook);
@@ -265,8 +270,7 @@ unsafe impl<S: PageSource> GlobalAlloc for GrowHeap<S> {
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
         #[cfg(feature = "debug-checks")]
         self.assert_freeable(block, layout);
-        // A free never grows memory, so it has no growth to report: no `call`. Growth pending
-        // here was made by another thread's call, which goes on to report it.
+        // A free never grows memory, so it has no growth to report: no `call`.
         self.heap.with(|heap| {
             // SAFETY: the caller promises `block` came from this allocator with `layout`.
             unsafe { heap.dealloc(block, layout) };

@@ -1,20 +1,23 @@
 //! Interior mutability for the global heap: the layer between the raw core and `GlobalAlloc`.
 //!
-//! - Single-threaded wasm (`cfg(growheap_single_thread)`, set by `build.rs` only for
-//!   `wasm32-unknown-unknown`, `wasm32-wasip1`, `wasm32-wasip2`, `wasm32v1-none` and
-//!   `wasm64-unknown-unknown` built without flags that could enable atomics) has exactly one
-//!   thread. [`HeapLock`] then guards the value with a plain busy flag and costs no atomic
-//!   operation.
+//! - Single-threaded wasm has exactly one thread. [`HeapLock`] then guards the value with a
+//!   plain busy flag and costs no atomic operation. That takes two conditions:
+//!   `cfg(growheap_single_thread)`, which `build.rs` sets only for `wasm32-unknown-unknown`,
+//!   `wasm32-wasip1`, `wasm32-wasip2`, `wasm32v1-none` and `wasm64-unknown-unknown` built without
+//!   flags that could enable atomics; and no `cfg(target_feature = "atomics")`. The second alone
+//!   would not do: stable rustc hides that unstable feature from `cfg`, even where it is on. It
+//!   catches what the build script cannot see on nightly, which shows the feature: flags from
+//!   `[profile] rustflags`, `cargo rustc --` or a `RUSTC_WRAPPER`.
 //! - Everywhere else (`wasm32-wasip1-threads`, any build with atomics, native targets) a `spin`
 //!   mutex guards it. The plain flag is not compiled there at all, so no build can take the
-//!   single-thread shortcut where threads exist. `cfg(target_feature = "atomics")` is not used
-//!   for this: stable rustc hides that unstable feature from `cfg`, even where it is on.
+//!   single-thread shortcut where threads exist.
 
 use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
 
 /// A value behind the target's lock. See the [module docs](self).
 pub struct HeapLock<T> {
-    /// Reached only through `with` (guarded) or `get_mut` (exclusive borrow).
+    /// Reached only through a [`Locked`] (guarded) or `get_mut` (exclusive borrow).
     value: UnsafeCell<T>,
     guard: imp::Guard,
 }
@@ -29,16 +32,20 @@ impl<T> HeapLock<T> {
         self.value.get_mut()
     }
 
-    /// Run `f` on the value under the guard. `None` when the guard is held by this same thread
-    /// on single-threaded wasm (a re-entrant call, e.g. from a panic message being formatted
-    /// inside the heap): that call gets no access rather than a second `&mut`.
+    /// Take the guard: the value until the returned [`Locked`] drops. `None` when the guard is
+    /// held by this same thread on single-threaded wasm (a re-entrant call, e.g. from a panic
+    /// message being formatted inside the heap): that call gets no access rather than a second
+    /// `&mut`.
+    #[inline]
+    pub fn lock(&self) -> Option<Locked<'_, T>> {
+        self.guard.acquire().then_some(Locked { lock: self })
+    }
+
+    /// Run `f` on the value under the guard; `None` as for [`lock`](Self::lock).
     #[inline]
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let _held = self.guard.acquire()?;
-        // SAFETY: the guard is held until `_held` drops after `f` returns, and every access to
-        // `value` through a shared `HeapLock` goes through the guard, so this is the only
-        // reference to the value.
-        Some(f(unsafe { &mut *self.value.get() }))
+        let mut locked = self.lock()?;
+        Some(f(&mut locked))
     }
 }
 
@@ -47,7 +54,40 @@ impl<T> HeapLock<T> {
 // suffices.
 unsafe impl<T: Send> Sync for HeapLock<T> {}
 
-#[cfg(growheap_single_thread)]
+/// The value of a [`HeapLock`] while its guard is held; dropping it releases the guard. One
+/// pointer wide, so that a cold function can take it by value and release the guard itself.
+pub struct Locked<'a, T> {
+    lock: &'a HeapLock<T>,
+}
+
+impl<T> Deref for Locked<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: this `Locked` holds the guard, so no other reference to the value exists but
+        // the ones borrowed from it.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> DerefMut for Locked<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; the borrow of `self` is exclusive.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for Locked<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: this `Locked` was made with the guard acquired, and releases it once.
+        unsafe { self.lock.guard.release() };
+    }
+}
+
+#[cfg(all(growheap_single_thread, not(target_feature = "atomics")))]
 mod imp {
     use core::cell::Cell;
 
@@ -57,31 +97,31 @@ mod imp {
     }
 
     // SAFETY: compiled only for the single-threaded wasm targets that build.rs names, built
-    // without atomics, where a module cannot start a second thread, so the flag is never reached
-    // from two threads.
+    // without atomics (neither in the flags build.rs sees nor in `cfg`), where a module cannot
+    // start a second thread, so the flag is never reached from two threads.
     unsafe impl Sync for Guard {}
-
-    pub struct Held<'a>(&'a Cell<bool>);
-
-    impl Drop for Held<'_> {
-        fn drop(&mut self) {
-            self.0.set(false);
-        }
-    }
 
     impl Guard {
         pub const fn new() -> Self {
             Guard { busy: Cell::new(false) }
         }
 
+        /// Whether the flag was free; it is set now.
         #[inline]
-        pub fn acquire(&self) -> Option<Held<'_>> {
-            if self.busy.replace(true) { None } else { Some(Held(&self.busy)) }
+        pub fn acquire(&self) -> bool {
+            !self.busy.replace(true)
+        }
+
+        /// # Safety
+        /// The caller acquired the flag and has not released it since.
+        #[inline]
+        pub unsafe fn release(&self) {
+            self.busy.set(false);
         }
     }
 }
 
-#[cfg(not(growheap_single_thread))]
+#[cfg(not(all(growheap_single_thread, not(target_feature = "atomics"))))]
 mod imp {
     /// A spin lock, for targets that have threads.
     pub struct Guard(spin::Mutex<()>);
@@ -91,10 +131,20 @@ mod imp {
             Guard(spin::Mutex::new(()))
         }
 
-        /// Always `Some`: a re-entrant call deadlocks, as with any non-recursive lock.
+        /// Always true: a re-entrant call deadlocks, as with any non-recursive lock.
         #[inline]
-        pub fn acquire(&self) -> Option<spin::MutexGuard<'_, ()>> {
-            Some(self.0.lock())
+        pub fn acquire(&self) -> bool {
+            // The lock stays taken until `release`.
+            core::mem::forget(self.0.lock());
+            true
+        }
+
+        /// # Safety
+        /// The caller acquired the lock and has not released it since.
+        #[inline]
+        pub unsafe fn release(&self) {
+            // SAFETY: the caller holds the lock, whose guard was forgotten in `acquire`.
+            unsafe { self.0.force_unlock() };
         }
     }
 }
