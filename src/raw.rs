@@ -272,6 +272,10 @@ impl<S: PageSource> RawHeap<S> {
             if self.free_index.has_fitting(search) || self.top_fits(size, align).is_some() {
                 return true;
             }
+            // The search `alloc_large` makes before it grows memory for an aligned block.
+            if align > GRANULE && self.free_index.has_aligned(size, align) {
+                return true;
+            }
             if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(size, align) {
                 return false;
             }
@@ -435,7 +439,9 @@ impl<S: PageSource> RawHeap<S> {
     /// A block of the coalescing tier: its payload, or null when memory cannot be had. Takes a
     /// block from its class's quick list, else reuses a free block if one fits, else cuts fresh
     /// memory ([`alloc_fresh`](Self::alloc_fresh)) if `fresh_too` (emptying the quick lists
-    /// first when fresh memory is short), else gives null: with `fresh_too` false it never grows
+    /// first when fresh memory is short and, for an alignment above the granule, walking the free
+    /// blocks for one that holds the block with less to spare before memory grows; see
+    /// `FreeIndex::take_aligned`), else gives null: with `fresh_too` false it never grows
     /// memory. One function for both, so that the search and split of a free block are compiled
     /// once where the module is built for size (inlined, `fresh_too` is a constant).
     ///
@@ -453,9 +459,10 @@ impl<S: PageSource> RawHeap<S> {
         }
         let Some(search) = search_size(block_size, align) else { return ptr::null_mut() };
         // SAFETY: the index holds only our free blocks.
-        let free = unsafe { self.free_index.take_fitting(search) };
+        let mut free = unsafe { self.free_index.take_fitting(search) };
         if !free.is_null() {
-            // SAFETY: `free` was a free block of at least `search` bytes.
+            // SAFETY: `free` was a free block of at least `search` bytes, which holds the block
+            // at any alignment.
             return unsafe { self.use_free_block(Block(free), block_size, align).payload() };
         }
         if !fresh_too {
@@ -467,11 +474,18 @@ impl<S: PageSource> RawHeap<S> {
             // again.
             self.flush_quick();
             // SAFETY: as above.
-            let free = unsafe { self.free_index.take_fitting(search) };
-            if !free.is_null() {
-                // SAFETY: as above.
-                return unsafe { self.use_free_block(Block(free), block_size, align).payload() };
-            }
+            free = unsafe { self.free_index.take_fitting(search) };
+        }
+        if free.is_null() && align > GRANULE && self.top_fits(block_size, align).is_none() {
+            // Memory would grow: look for a free block with less room than the search asked for
+            // that still holds the aligned block (the kept blocks were merged just above).
+            // SAFETY: as above.
+            free = unsafe { self.free_index.take_aligned(block_size, align) };
+        }
+        if !free.is_null() {
+            // SAFETY: `free` was a free block of at least `search` bytes, or one that
+            // `take_aligned` found to hold the aligned block.
+            return unsafe { self.use_free_block(Block(free), block_size, align).payload() };
         }
         // SAFETY: forwarded from the caller.
         unsafe { self.alloc_fresh(block_size, align) }
@@ -481,15 +495,16 @@ impl<S: PageSource> RawHeap<S> {
     /// goes back to the index.
     ///
     /// # Safety
-    /// `block` was just taken off the index and is at least `size` (plus `align + MIN_BLOCK`
-    /// when `align > GRANULE`).
+    /// `block` was just taken off the index and is at least `size`; when `align > GRANULE`, it
+    /// holds `size` bytes from the payload position `aligned_with_gap` gives in it (which a block
+    /// of `search_size` does at any address).
     unsafe fn use_free_block(&mut self, block: Block, size: usize, align: usize) -> Block {
         // SAFETY: the free block's header is valid and all of its bytes are ours.
         unsafe {
             let total = block.size();
             let mut used = block;
             if align > GRANULE {
-                // The search size guarantees the aligned position exists inside the block.
+                // The caller guarantees the aligned position exists inside the block.
                 let payload = aligned_with_gap(block.payload().addr(), align).unwrap_or(0);
                 let gap = payload - block.payload().addr();
                 if gap > 0 {

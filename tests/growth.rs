@@ -448,6 +448,72 @@ fn a_fitting_block_deep_in_the_last_list_is_found_before_memory_grows() {
     assert_eq!(heap.stats().pages_grown, grown);
 }
 
+/// A block aligned above the granule, freed between live blocks, leaves a free block that holds
+/// its aligned position with nothing to spare: fewer bytes than the usual search for that layout
+/// asks (block, alignment and a gap block). The same layout must still find it before memory
+/// grows, so that a host that refuses growth gets the block and not null. With the quick lists
+/// on (the freed block waits on one until the request merges it) and off.
+#[test]
+fn a_freed_over_aligned_block_is_found_again_by_its_layout_before_memory_grows() {
+    for quick_lists in [true, false] {
+        let heap = Checked::new(FakePages::wasi_like(4096), Limits::NONE);
+        let mut heap = if quick_lists { heap } else { heap.without_quick_lists() };
+        let block = heap.alloc(8192, 4096).unwrap();
+        // A live neighbour keeps the freed block from going back to fresh memory.
+        let _pin = heap.alloc(5000, 16).unwrap();
+        let fresh = heap.validate().fresh_bytes;
+        heap.alloc(fresh - 64, 16).unwrap();
+        heap.dealloc(block);
+        assert_eq!(heap.validate().kept_blocks, usize::from(quick_lists));
+        let now = heap.fake().pages().0;
+        heap.fake().set_max_pages(now);
+        assert_eq!(heap.alloc(8192, 4096), Some(block), "quick lists {quick_lists}: {}", heap.stats());
+        assert_eq!(heap.stats().failed_grows, 0);
+    }
+}
+
+/// The small tier's slabs are aligned blocks too: a slab given back between live blocks leaves
+/// a hole that holds the next slab exactly. `reserve` for a small request must see it, as the
+/// allocation does, and not ask for a growth that neither needs.
+#[test]
+fn a_hole_that_holds_a_slab_exactly_serves_reserve_and_the_small_request() {
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits::NONE);
+    // Slabs of three classes, one after another; the first two to empty stay with their class.
+    let blocks: Vec<_> = [8, 24, 40].iter().map(|&size| heap.alloc(size, 8).unwrap()).collect();
+    let _pin = heap.alloc(5000, 16).unwrap();
+    let fresh = heap.validate().fresh_bytes;
+    heap.alloc(fresh - 64, 16).unwrap();
+    blocks.into_iter().for_each(|block| heap.dealloc(block));
+    assert_eq!(heap.validate().slabs, 2);
+    let now = heap.fake().pages().0;
+    heap.fake().set_max_pages(now);
+    assert!(heap.reserve(72), "{}", heap.stats());
+    assert!(heap.alloc(72, 8).is_some(), "{}", heap.stats());
+    assert_eq!(heap.stats().failed_grows, 0);
+}
+
+/// A new region starts on a page boundary, so a payload aligned above a page lies at most
+/// `align` bytes into it, and `align` plus the block's size in pages always holds the block:
+/// the heap asks for no page more, and a cap of exactly that many pages does not refuse it.
+#[test]
+fn a_block_aligned_above_a_page_grows_at_most_its_alignment_plus_its_size() {
+    for shift in 17..=20 {
+        let align = 1usize << shift;
+        for size in [100, PAGE_SIZE - 64, PAGE_SIZE, 3 * PAGE_SIZE - 64] {
+            let block = (size + size_of::<usize>()).next_multiple_of(16);
+            let pages = (align + block).div_ceil(PAGE_SIZE);
+            let mut uncapped = Checked::new(FakePages::wasi_like(64), Limits::NONE);
+            uncapped.alloc(size, align).unwrap();
+            let grown = uncapped.stats().pages_grown;
+            assert!(grown <= pages, "{size} bytes at 2^{shift} grew {grown} pages, not {pages}");
+            let mut capped =
+                Checked::new(FakePages::wasi_like(64), Limits { max_pages: pages, min_grow_pages: 1 });
+            let block = capped.alloc(size, align);
+            assert!(block.is_some(), "{size} bytes at 2^{shift} under a cap of {pages}: {}", capped.stats());
+        }
+    }
+}
+
 #[test]
 fn reserve_grows_ahead_so_the_allocation_does_not() {
     for mut heap in both_starts(64) {

@@ -8,7 +8,7 @@
 use super::block::{Block, GRANULE, MIN_BLOCK, WORD};
 use super::{RawHeap, aligned_with_gap};
 use crate::pages::MAX_GROWTHS_PER_BLOCK;
-use crate::source::{PAGE_SIZE, PageCount, PageSource};
+use crate::source::{PageCount, PageSource};
 use crate::stats::GrowEvent;
 
 /// Start of every region: links the regions for the validator and marks where they end.
@@ -96,10 +96,12 @@ impl<S: PageSource> RawHeap<S> {
                 .and_then(|p| p.checked_add(size))
                 .map(|end| end - self.end.addr())
         } else {
-            // A fresh region starts on a page boundary.
-            aligned_with_gap(FIRST_PAYLOAD, align.min(PAGE_SIZE))
-                .and_then(|p| p.checked_add(if align > PAGE_SIZE { align } else { 0 }))
-                .and_then(|p| p.checked_add(size))
+            // A new region starts on a page boundary. Up to a page, the alignment holds there,
+            // so the payload lies where it would in a region at address 0. Above a page, the
+            // payload is the next aligned address, a whole number of pages past the start (so the
+            // gap in front of it is a free block), and at most `align` bytes past it: where it
+            // would lie in a region at address 0, the worst case.
+            aligned_with_gap(FIRST_PAYLOAD, align).and_then(|p| p.checked_add(size))
         };
         self.grow_pages(needed.map(PageCount::covering))
     }

@@ -3,8 +3,10 @@
 //! Sizes below [`LINEAR_LIMIT`] get one list per [`GRANULE`]. Above it, each power of two is cut
 //! into [`SL_COUNT`] lists. A search looks at the first few blocks of the request's own list,
 //! then takes the head of the first non-empty list above it, where every block fits: a few bit
-//! operations, never a scan.
+//! operations, never a scan. The one walk is for a request aligned above the granule, before
+//! memory grows ([`FreeIndex::take_aligned`]).
 
+use super::aligned_with_gap;
 use super::block::{Block, GRANULE};
 use core::ptr;
 
@@ -226,6 +228,59 @@ impl FreeIndex {
         }
     }
 
+    /// Whether a free block holds `size` bytes at a payload aligned to `align` (see
+    /// [`take_aligned`](Self::take_aligned)).
+    pub(crate) fn has_aligned(&self, size: usize, align: usize) -> bool {
+        // SAFETY: the index holds only free blocks of the heap.
+        !unsafe { self.first_aligned(size, align) }.is_null()
+    }
+
+    /// Take a free block that holds `size` bytes at a payload aligned to `align`, placed as
+    /// `aligned_with_gap` places it, or null. For a request aligned above the granule that
+    /// [`take_fitting`](Self::take_fitting) of its search size (`search_size` in `raw.rs`) found no
+    /// block for, before memory grows: that size has room to align the block wherever a free
+    /// block lies, but a smaller block may still hold it where it lies, as the space a freed block
+    /// of the same layout leaves does. Walks every block from the list of `size` up; after that
+    /// search none is as large as the search size, so the walk ends below it.
+    ///
+    /// # Safety
+    /// As for [`take_fitting`](Self::take_fitting).
+    #[inline(never)]
+    pub(crate) unsafe fn take_aligned(&mut self, size: usize, align: usize) -> *mut u8 {
+        // SAFETY: forwarded from the caller; what is found is a listed free block, so its header
+        // is valid.
+        unsafe {
+            let found = self.first_aligned(size, align);
+            if !found.is_null() {
+                self.remove(Block(found), Block(found).size());
+            }
+            found
+        }
+    }
+
+    /// The first listed block, from the list of `size` up, that holds `size` bytes at a payload
+    /// aligned to `align`, or null. Every block on those lists is looked at.
+    ///
+    /// # Safety
+    /// As for [`take_fitting`](Self::take_fitting).
+    unsafe fn first_aligned(&self, size: usize, align: usize) -> *mut u8 {
+        let mut list = Some(list_of(size));
+        while let Some((f, s)) = list {
+            let mut node = self.heads[f][s];
+            while !node.is_null() {
+                // SAFETY: listed blocks are free blocks of the heap: header and links are valid.
+                unsafe {
+                    if holds_aligned(node.addr(), Block(node).size(), size, align) {
+                        return node;
+                    }
+                    node = Block(node).links().0.read();
+                }
+            }
+            list = self.list_above(f, s);
+        }
+        ptr::null_mut()
+    }
+
     /// Every list head with its list index, for the validator.
     #[cfg(any(test, feature = "testing"))]
     pub(crate) fn lists(&self) -> impl Iterator<Item = ((usize, usize), *mut u8)> + '_ {
@@ -261,4 +316,13 @@ unsafe fn first_fitting_from(mut node: *mut u8, size: usize) -> *mut u8 {
         }
     }
     node
+}
+
+/// Whether a free block at `payload` of `block_size` bytes holds `size` bytes at the payload
+/// aligned to `align` that `aligned_with_gap` gives: the gap in front of it is empty or a free
+/// block, and what is left behind it is split off or kept by `RawHeap::use_free_block`.
+fn holds_aligned(payload: usize, block_size: usize, size: usize, align: usize) -> bool {
+    aligned_with_gap(payload, align)
+        .and_then(|aligned| aligned.checked_add(size))
+        .is_some_and(|end| end - payload <= block_size)
 }
