@@ -43,7 +43,7 @@ function speeds(module, realloc, runs, prepare = null) {
 }
 
 // µs per WebAssembly.Memory.prototype.grow of one page, from 1 page up to 128 (the size
-// random-actions reaches is about 40 pages), over fresh memories of the same kind as the
+// random-actions reaches is about 50 pages), over fresh memories of the same kind as the
 // guests' (no maximum).
 function growMicroseconds(memories) {
   const times = [];

@@ -18,8 +18,9 @@ unsafe impl GlobalAlloc for Null {
     unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
 }
 
-/// The largest request random-actions makes (sizes 1..=10000).
-const FLOOR_BYTES: usize = 10_000;
+/// The largest request random-actions makes: its table of live blocks, room for 10,000 pairs of
+/// a pointer and a `Layout` (12 bytes each on wasm32), rounded up to a page.
+const FLOOR_BYTES: usize = 128 * 1024;
 /// The largest alignment random-actions asks for: `8 << (16 / 2)`.
 const FLOOR_ALIGN: usize = 2048;
 

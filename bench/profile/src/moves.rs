@@ -3,7 +3,7 @@
 //! one unit of fuel per byte, so the copies weigh on the realloc mode's fuel as much as the
 //! allocator's own work does.
 
-use crate::{BENCH_SEED, fresh_heap, random_actions, talc_heap};
+use crate::{bench_rng, fresh_heap, random_actions, talc_heap};
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
 
@@ -61,7 +61,7 @@ fn count<H: GlobalAlloc>(name: &str, inner: H) {
         copied: Cell::new(0),
         by_kind: Default::default(),
     };
-    random_actions(&heap, BENCH_SEED, true, |_| {});
+    random_actions(&heap, &mut bench_rng(), true, |_| {});
     let (reallocs, moved, copied) = (heap.reallocs.get(), heap.moved.get(), heap.copied.get());
     println!(
         "{name:<9} {reallocs} reallocs, {moved} moved ({:.1}%), {copied} bytes copied ({:.1} per action)",
