@@ -109,6 +109,7 @@ fn count(_: GrowEvent) {
 /// 10 runs.
 #[test]
 #[cfg_attr(miri, ignore = "64,000 growths: too slow under Miri")]
+#[cfg_attr(target_family = "wasm", ignore = "threads, and 8 GiB of fake memory: not in wasm")]
 fn with_threads_the_hook_sees_every_growth() {
     const THREADS: usize = 8;
     const CALLS: usize = 2000;
