@@ -1,7 +1,7 @@
 //! Interior mutability for the global heap: the layer between the raw core and `GlobalAlloc`.
 //!
 //! - Single-threaded wasm has exactly one thread. [`HeapLock`] then guards the value with a
-//!   plain busy flag and costs no atomic operation. That takes two conditions:
+//!   plain busy flag ([`BusyFlag`]) and costs no atomic operation. That takes two conditions:
 //!   `cfg(growheap_single_thread)`, which `build.rs` sets only for `wasm32-unknown-unknown`,
 //!   `wasm32-wasip1`, `wasm32-wasip2`, `wasm32v1-none` and `wasm64-unknown-unknown` built without
 //!   flags that could enable atomics; and no `cfg(target_feature = "atomics")`. The second alone
@@ -9,22 +9,52 @@
 //!   catches what the build script cannot see on nightly, which shows the feature: flags from
 //!   `[profile] rustflags`, `cargo rustc --` or a `RUSTC_WRAPPER`.
 //! - Everywhere else (`wasm32-wasip1-threads`, any build with atomics, native targets) a `spin`
-//!   mutex guards it. The plain flag is not compiled there at all, so no build can take the
-//!   single-thread shortcut where threads exist.
+//!   mutex guards it. The flag is `Sync` only under the two conditions above, so no build can
+//!   share it between threads; elsewhere it exists for the tests of this module alone.
 
-use core::cell::UnsafeCell;
+use core::cell::{Cell, UnsafeCell};
 use core::ops::{Deref, DerefMut};
 
-/// A value behind the target's lock. See the [module docs](self).
-pub struct HeapLock<T> {
+/// What admits one holder at a time to a [`HeapLock`].
+///
+/// # Safety
+/// Once [`acquire`](Self::acquire) has returned true, it returns false (or waits) for every
+/// caller, on every thread that can reach the guard, until [`release`](Self::release) is called;
+/// a call that returns false changes nothing.
+pub unsafe trait Guard {
+    /// Take the guard: true if this caller now holds it.
+    fn acquire(&self) -> bool;
+
+    /// Give the guard back.
+    ///
+    /// # Safety
+    /// The caller acquired the guard and has not released it since.
+    unsafe fn release(&self);
+}
+
+/// The guard of this target. See the [module docs](self).
+#[cfg(all(growheap_single_thread, not(target_feature = "atomics")))]
+type TargetGuard = BusyFlag;
+/// The guard of this target. See the [module docs](self).
+#[cfg(not(all(growheap_single_thread, not(target_feature = "atomics"))))]
+type TargetGuard = SpinGuard;
+
+/// A value behind a guard: the target's ([module docs](self)) unless a test picks another.
+pub struct HeapLock<T, G: Guard = TargetGuard> {
     /// Reached only through a [`Locked`] (guarded) or `get_mut` (exclusive borrow).
     value: UnsafeCell<T>,
-    guard: imp::Guard,
+    guard: G,
 }
 
 impl<T> HeapLock<T> {
     pub const fn new(value: T) -> Self {
-        HeapLock { value: UnsafeCell::new(value), guard: imp::Guard::new() }
+        Self::with_guard(value, TargetGuard::new())
+    }
+}
+
+impl<T, G: Guard> HeapLock<T, G> {
+    const fn with_guard(value: T, guard: G) -> Self {
+        HeapLock { value: UnsafeCell::new(value), guard }
     }
 
     /// The value, through an exclusive borrow: no lock needed. Usable in `const` builders.
@@ -33,12 +63,14 @@ impl<T> HeapLock<T> {
     }
 
     /// Take the guard: the value until the returned [`Locked`] drops. `None` when the guard is
-    /// held by this same thread on single-threaded wasm (a re-entrant call, e.g. from a panic
-    /// message being formatted inside the heap): that call gets no access rather than a second
-    /// `&mut`.
+    /// held by this same thread on single-threaded wasm (a re-entrant call, e.g. from a page
+    /// source that allocates, or a panic message being formatted inside the heap): that call gets
+    /// no access rather than a second `&mut`, and the holder keeps the guard.
     #[inline]
-    pub fn lock(&self) -> Option<Locked<'_, T>> {
-        self.guard.acquire().then_some(Locked { lock: self })
+    pub fn lock(&self) -> Option<Locked<'_, T, G>> {
+        // Not `bool::then_some`: it would build the `Locked` first, and dropping the unused one
+        // would release the holder's guard.
+        if self.guard.acquire() { Some(Locked { lock: self }) } else { None }
     }
 
     /// Run `f` on the value under the guard; `None` as for [`lock`](Self::lock).
@@ -50,17 +82,18 @@ impl<T> HeapLock<T> {
 }
 
 // SAFETY: every shared access to the value goes through the guard, which admits one holder at a
-// time (see `imp::Guard`), so sharing a HeapLock only ever moves `T` between threads: T: Send
+// time among the threads that can reach it (the `Guard` contract), and `G: Sync` says which
+// threads those are. Sharing a HeapLock thus only ever moves `T` between threads: T: Send
 // suffices.
-unsafe impl<T: Send> Sync for HeapLock<T> {}
+unsafe impl<T: Send, G: Guard + Sync> Sync for HeapLock<T, G> {}
 
 /// The value of a [`HeapLock`] while its guard is held; dropping it releases the guard. One
 /// pointer wide, so that a cold function can take it by value and release the guard itself.
-pub struct Locked<'a, T> {
-    lock: &'a HeapLock<T>,
+pub struct Locked<'a, T, G: Guard = TargetGuard> {
+    lock: &'a HeapLock<T, G>,
 }
 
-impl<T> Deref for Locked<'_, T> {
+impl<T, G: Guard> Deref for Locked<'_, T, G> {
     type Target = T;
 
     #[inline]
@@ -71,7 +104,7 @@ impl<T> Deref for Locked<'_, T> {
     }
 }
 
-impl<T> DerefMut for Locked<'_, T> {
+impl<T, G: Guard> DerefMut for Locked<'_, T, G> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`; the borrow of `self` is exclusive.
@@ -79,72 +112,93 @@ impl<T> DerefMut for Locked<'_, T> {
     }
 }
 
-impl<T> Drop for Locked<'_, T> {
+impl<T, G: Guard> Drop for Locked<'_, T, G> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: this `Locked` was made with the guard acquired, and releases it once.
+        // SAFETY: a `Locked` is made only after the guard was acquired, and releases it once.
         unsafe { self.lock.guard.release() };
     }
 }
 
-#[cfg(all(growheap_single_thread, not(target_feature = "atomics")))]
-mod imp {
-    use core::cell::Cell;
+/// A busy flag: enough where only one thread exists.
+// Unused outside this module's tests where threads exist.
+#[cfg_attr(not(all(growheap_single_thread, not(target_feature = "atomics"))), allow(dead_code))]
+pub struct BusyFlag {
+    busy: Cell<bool>,
+}
 
-    /// A busy flag: enough where only one thread exists.
-    pub struct Guard {
-        busy: Cell<bool>,
-    }
-
-    // SAFETY: compiled only for the single-threaded wasm targets that build.rs names, built
-    // without atomics (neither in the flags build.rs sees nor in `cfg`), where a module cannot
-    // start a second thread, so the flag is never reached from two threads.
-    unsafe impl Sync for Guard {}
-
-    impl Guard {
-        pub const fn new() -> Self {
-            Guard { busy: Cell::new(false) }
-        }
-
-        /// Whether the flag was free; it is set now.
-        #[inline]
-        pub fn acquire(&self) -> bool {
-            !self.busy.replace(true)
-        }
-
-        /// # Safety
-        /// The caller acquired the flag and has not released it since.
-        #[inline]
-        pub unsafe fn release(&self) {
-            self.busy.set(false);
-        }
+#[cfg_attr(not(all(growheap_single_thread, not(target_feature = "atomics"))), allow(dead_code))]
+impl BusyFlag {
+    pub const fn new() -> Self {
+        BusyFlag { busy: Cell::new(false) }
     }
 }
 
+// SAFETY: `replace(true)` returns false to one caller only, until `release` clears the flag, and
+// a caller that gets true back wrote the true that was there already. One thread reaches the
+// flag: a `Cell` is not `Sync`, except below, where there is one thread in all.
+unsafe impl Guard for BusyFlag {
+    #[inline]
+    fn acquire(&self) -> bool {
+        !self.busy.replace(true)
+    }
+
+    #[inline]
+    unsafe fn release(&self) {
+        self.busy.set(false);
+    }
+}
+
+// SAFETY: compiled only for the single-threaded wasm targets that build.rs names, built without
+// atomics (neither in the flags build.rs sees nor in `cfg`), where a module cannot start a second
+// thread, so the flag is never reached from two threads.
+#[cfg(all(growheap_single_thread, not(target_feature = "atomics")))]
+unsafe impl Sync for BusyFlag {}
+
+/// A spin lock, for targets that have threads.
 #[cfg(not(all(growheap_single_thread, not(target_feature = "atomics"))))]
-mod imp {
-    /// A spin lock, for targets that have threads.
-    pub struct Guard(spin::Mutex<()>);
+pub struct SpinGuard(spin::Mutex<()>);
 
-    impl Guard {
-        pub const fn new() -> Self {
-            Guard(spin::Mutex::new(()))
-        }
+#[cfg(not(all(growheap_single_thread, not(target_feature = "atomics"))))]
+impl SpinGuard {
+    pub const fn new() -> Self {
+        SpinGuard(spin::Mutex::new(()))
+    }
+}
 
-        /// Always true: a re-entrant call deadlocks, as with any non-recursive lock.
-        #[inline]
-        pub fn acquire(&self) -> bool {
-            // The lock stays taken until `release`.
-            core::mem::forget(self.0.lock());
-            true
-        }
+// SAFETY: the mutex admits one holder at a time on every thread; `acquire` never returns false.
+#[cfg(not(all(growheap_single_thread, not(target_feature = "atomics"))))]
+unsafe impl Guard for SpinGuard {
+    /// Always true: a re-entrant call deadlocks, as with any non-recursive lock.
+    #[inline]
+    fn acquire(&self) -> bool {
+        // The lock stays taken until `release`.
+        core::mem::forget(self.0.lock());
+        true
+    }
 
-        /// # Safety
-        /// The caller acquired the lock and has not released it since.
-        #[inline]
-        pub unsafe fn release(&self) {
-            // SAFETY: the caller holds the lock, whose guard was forgotten in `acquire`.
-            unsafe { self.0.force_unlock() };
-        }
+    #[inline]
+    unsafe fn release(&self) {
+        // SAFETY: the caller holds the lock, whose guard was forgotten in `acquire`.
+        unsafe { self.0.force_unlock() };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BusyFlag, HeapLock};
+
+    #[test]
+    fn a_refused_lock_leaves_the_holder_holding() {
+        let lock = HeapLock::with_guard(5_u32, BusyFlag::new());
+        let mut held = lock.lock().expect("nobody holds the guard yet");
+        // A call from inside the holder, as from a page source that allocates: refused, twice.
+        assert!(lock.lock().is_none());
+        assert!(lock.lock().is_none(), "the first refusal released the holder's guard");
+        assert_eq!(lock.with(|value| *value), None);
+        *held += 1;
+        drop(held);
+        assert_eq!(lock.with(|value| *value), Some(6), "dropping the holder released the guard");
+        assert!(lock.lock().is_some());
     }
 }

@@ -1,0 +1,126 @@
+//! A call into a heap from inside the same heap, as from a page source that allocates: on
+//! single-threaded wasm it gets null (or, for `stats`, zeros) and the outer call keeps the heap.
+//! With a real lock (threads, native) such a call deadlocks, so these tests run only where the
+//! busy flag is the lock.
+
+use growheap::source::{FakePages, InitialMemory, PageCount, PageSource};
+use growheap::{CompactHeap, GrowHeap, PAGE_SIZE};
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A fake memory whose `grow` first calls `reenter`, with the heap that owns it still locked.
+struct ReenteringPages {
+    pages: FakePages,
+    reenter: fn(),
+}
+
+// SAFETY: every call goes to the fake memory, which keeps the promises; `reenter` touches none of
+// its pages (the heap refuses it).
+unsafe impl PageSource for ReenteringPages {
+    const GROWN_PAGES_ARE_ZERO: bool = FakePages::GROWN_PAGES_ARE_ZERO;
+
+    fn initial(&mut self) -> InitialMemory {
+        self.pages.initial()
+    }
+
+    fn size(&self) -> PageCount {
+        self.pages.size()
+    }
+
+    fn grow(&mut self, delta: PageCount) -> Option<PageCount> {
+        (self.reenter)();
+        self.pages.grow(delta)
+    }
+
+    fn page_ptr(&self, page: PageCount) -> *mut u8 {
+        self.pages.page_ptr(page)
+    }
+}
+
+/// What the calls from inside got: blocks handed out (should stay 0) and calls made.
+static BLOCKS_HANDED_OUT: AtomicUsize = AtomicUsize::new(0);
+static CALLS_FROM_INSIDE: AtomicUsize = AtomicUsize::new(0);
+
+/// Three calls from inside `heap`: the second would find the heap open if the first had released
+/// the outer call's flag on its way out.
+fn call_from_inside(heap: &impl GlobalAlloc, stats_calls: u64) {
+    let layout = Layout::from_size_align(100, 8).unwrap();
+    for _ in 0..3 {
+        // SAFETY: the layout is valid; a block, if one came, is counted and never used or freed
+        // (the test fails on it).
+        let block = unsafe { heap.alloc(layout) };
+        BLOCKS_HANDED_OUT.fetch_add(usize::from(!block.is_null()), Ordering::Relaxed);
+        CALLS_FROM_INSIDE.fetch_add(1, Ordering::Relaxed);
+    }
+    assert_eq!(stats_calls, 0, "stats() from inside the heap read the heap");
+}
+
+static GROW_HEAP: OnceLock<GrowHeap<ReenteringPages>> = OnceLock::new();
+static COMPACT_HEAP: OnceLock<CompactHeap<ReenteringPages>> = OnceLock::new();
+
+fn reenter_grow_heap() {
+    let heap = GROW_HEAP.get().unwrap();
+    call_from_inside(heap, heap.stats().allocations);
+}
+
+fn reenter_compact_heap() {
+    let heap = COMPACT_HEAP.get().unwrap();
+    call_from_inside(heap, heap.stats().allocations);
+}
+
+/// Allocate a block that needs growth from `heap`, whose source calls into it while it grows; then
+/// check that those calls got nothing and that the heap is whole.
+fn grow_with_calls_from_inside(heap: &impl GlobalAlloc, validate: impl Fn()) {
+    #[allow(
+        clippy::assertions_on_constants,
+        reason = "compiled everywhere: fail, not deadlock, if run where the lock is real"
+    )]
+    {
+        assert!(!growheap::USES_LOCK, "with a real lock, a call from inside deadlocks");
+    }
+    let (blocks_before, calls_before) =
+        (BLOCKS_HANDED_OUT.load(Ordering::Relaxed), CALLS_FROM_INSIDE.load(Ordering::Relaxed));
+    let layout = Layout::from_size_align(3 * PAGE_SIZE, 8).unwrap();
+    // SAFETY: the layout is valid; the block is written inside its bounds and freed once.
+    unsafe {
+        let block = heap.alloc(layout);
+        assert!(!block.is_null(), "the outer allocation failed");
+        block.write_bytes(0xA5, layout.size());
+        heap.dealloc(block, layout);
+    }
+    assert!(CALLS_FROM_INSIDE.load(Ordering::Relaxed) > calls_before, "the source never grew");
+    assert_eq!(
+        BLOCKS_HANDED_OUT.load(Ordering::Relaxed),
+        blocks_before,
+        "a call from inside the heap was handed a block while the heap was locked"
+    );
+    validate();
+}
+
+#[test]
+#[cfg_attr(not(target_family = "wasm"), ignore = "a real lock here: a call from inside deadlocks")]
+fn grow_heap_refuses_every_call_from_inside() {
+    let heap = GROW_HEAP.get_or_init(|| {
+        GrowHeap::with_source(ReenteringPages { pages: FakePages::wasi_like(16), reenter: reenter_grow_heap })
+    });
+    grow_with_calls_from_inside(heap, || {
+        heap.validate().expect("the heap is whole");
+    });
+    assert_eq!(heap.stats().allocations, 1, "only the outer allocation counted");
+}
+
+#[test]
+#[cfg_attr(not(target_family = "wasm"), ignore = "a real lock here: a call from inside deadlocks")]
+fn compact_heap_refuses_every_call_from_inside() {
+    let heap = COMPACT_HEAP.get_or_init(|| {
+        CompactHeap::with_source(ReenteringPages {
+            pages: FakePages::wasi_like(16),
+            reenter: reenter_compact_heap,
+        })
+    });
+    grow_with_calls_from_inside(heap, || {
+        heap.validate().expect("the heap is whole");
+    });
+    assert_eq!(heap.stats().allocations, 1, "only the outer allocation counted");
+}
