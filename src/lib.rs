@@ -166,6 +166,7 @@ impl<S: PageSource> GrowHeap<S> {
             let call = if refused || !result.succeeded() { Call::Other } else { call };
             self.export.publish(heap.stats_ref(), call);
         }
+        heap.unlock();
         Some(result)
     }
 
@@ -183,7 +184,7 @@ impl<S: PageSource> GrowHeap<S> {
         let growth = heap.take_growth();
         #[cfg(feature = "host-export")]
         export::note_growth(growth.events().count() as u32);
-        drop(heap);
+        heap.unlock();
         if let Some(hook) = self.on_grow {
             let abort = AbortOnUnwind;
             growth.events().for_each(hook);

@@ -77,7 +77,9 @@ impl<T, G: Guard> HeapLock<T, G> {
     #[inline]
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let mut locked = self.lock()?;
-        Some(f(&mut locked))
+        let result = f(&mut locked);
+        locked.unlock();
+        Some(result)
     }
 }
 
@@ -87,10 +89,28 @@ impl<T, G: Guard> HeapLock<T, G> {
 // suffices.
 unsafe impl<T: Send, G: Guard + Sync> Sync for HeapLock<T, G> {}
 
-/// The value of a [`HeapLock`] while its guard is held; dropping it releases the guard. One
+/// The value of a [`HeapLock`] while its guard is held, until [`unlock`](Self::unlock). One
 /// pointer wide, so that a cold function can take it by value and release the guard itself.
+///
+/// Dropped any other way, which only a panic unwinding through the holder does, it panics again,
+/// and a panic during unwinding aborts the program. A global allocator may not unwind (the docs of
+/// `GlobalAlloc`), and the value may be half updated: it is never handed to anyone again. Where
+/// panics abort anyway (wasm's default) no path reaches the drop, and it costs nothing.
+#[must_use = "a Locked must end in `unlock`"]
 pub struct Locked<'a, T, G: Guard = TargetGuard> {
     lock: &'a HeapLock<T, G>,
+}
+
+impl<T, G: Guard> Locked<'_, T, G> {
+    /// Release the guard.
+    #[inline]
+    pub fn unlock(self) {
+        let lock = self.lock;
+        core::mem::forget(self);
+        // SAFETY: a `Locked` is made only after the guard was acquired, and is consumed here
+        // without running its drop, so the guard is released once.
+        unsafe { lock.guard.release() };
+    }
 }
 
 impl<T, G: Guard> Deref for Locked<'_, T, G> {
@@ -113,10 +133,10 @@ impl<T, G: Guard> DerefMut for Locked<'_, T, G> {
 }
 
 impl<T, G: Guard> Drop for Locked<'_, T, G> {
-    #[inline]
+    /// See [`Locked`]: reached only while a panic unwinds through the holder.
+    #[cold]
     fn drop(&mut self) {
-        // SAFETY: a `Locked` is made only after the guard was acquired, and releases it once.
-        unsafe { self.lock.guard.release() };
+        panic!("growheap: a panic may not unwind out of the allocator");
     }
 }
 
@@ -197,8 +217,22 @@ mod tests {
         assert!(lock.lock().is_none(), "the first refusal released the holder's guard");
         assert_eq!(lock.with(|value| *value), None);
         *held += 1;
+        held.unlock();
+        assert_eq!(lock.with(|value| *value), Some(6), "unlocking released the guard");
+        assert!(lock.lock().is_some_and(|again| {
+            again.unlock();
+            true
+        }));
+    }
+
+    /// A panic inside the guard never unwinds past it with the guard released: the drop panics
+    /// again, which aborts a real program (a test sees the second panic's message instead, since
+    /// the first was caught before any unwinding reached the guard's drop).
+    #[test]
+    #[should_panic(expected = "may not unwind out of the allocator")]
+    fn a_guard_that_is_not_unlocked_panics() {
+        let lock = HeapLock::with_guard(5_u32, BusyFlag::new());
+        let held = lock.lock().expect("nobody holds the guard yet");
         drop(held);
-        assert_eq!(lock.with(|value| *value), Some(6), "dropping the holder released the guard");
-        assert!(lock.lock().is_some());
     }
 }

@@ -166,7 +166,7 @@ fn the_global_allocator_panics_with_a_clear_message_and_aborts() {
         }
         return;
     }
-    let (status, printed) = child::run_as_child(TEST);
+    let (status, printed) = child::run_as_child(TEST, None);
     assert!(!status.success(), "the double free did not end the program:\n{printed}");
     assert!(!printed.contains("unwound out of dealloc"), "the panic unwound:\n{printed}");
     let block = printed.lines().find_map(|line| line.strip_prefix("block ")).expect("the child's block");

@@ -147,7 +147,7 @@ fn a_panicking_hook_ends_the_program() {
         eprintln!("unwound out of alloc: {}", caught.is_err());
         return;
     }
-    let (status, printed) = child::run_as_child(TEST);
+    let (status, printed) = child::run_as_child(TEST, None);
     assert!(!status.success(), "the panic did not end the program:\n{printed}");
     assert!(!printed.contains("unwound out of alloc"), "the panic unwound:\n{printed}");
     assert!(printed.contains("a hook that panics"), "{printed}");

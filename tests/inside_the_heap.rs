@@ -1,7 +1,13 @@
-//! A call into a heap from inside the same heap, as from a page source that allocates: on
-//! single-threaded wasm it gets null (or, for `stats`, zeros) and the outer call keeps the heap.
-//! With a real lock (threads, native) such a call deadlocks, so these tests run only where the
-//! busy flag is the lock.
+//! Code that runs inside a heap while the heap is locked: a page source that calls into its own
+//! heap, or that panics.
+//!
+//! A call into a heap from inside the same heap gets null (or, for `stats`, zeros) on
+//! single-threaded wasm, and the outer call keeps the heap. With a real lock (threads, native)
+//! such a call deadlocks, so those tests run only where the busy flag is the lock. A panic inside
+//! the heap ends the program: a global allocator may not unwind.
+
+#[path = "common/child.rs"]
+mod child;
 
 use growheap::source::{FakePages, InitialMemory, PageCount, PageSource};
 use growheap::{CompactHeap, GrowHeap, PAGE_SIZE};
@@ -123,4 +129,42 @@ fn compact_heap_refuses_every_call_from_inside() {
         heap.validate().expect("the heap is whole");
     });
     assert_eq!(heap.stats().allocations, 1, "only the outer allocation counted");
+}
+
+fn panic_inside() {
+    panic!("a page source that panics");
+}
+
+/// The test runs itself again as a child process, whose page source panics while the heap grows,
+/// and reads what it printed. Before every locked section ended in an explicit unlock, the panic
+/// unwound out of `alloc` with the heap unlocked halfway through the call.
+#[test]
+#[cfg_attr(any(miri, target_family = "wasm"), ignore = "starts a process: not under Miri, nor in wasm")]
+fn a_panic_inside_the_heap_ends_the_program() {
+    const TEST: &str = "a_panic_inside_the_heap_ends_the_program";
+    if child::is_child(TEST) {
+        let layout = Layout::from_size_align(3 * PAGE_SIZE, 8).unwrap();
+        let grow_heap =
+            GrowHeap::with_source(ReenteringPages { pages: FakePages::wasi_like(16), reenter: panic_inside });
+        let compact_heap = CompactHeap::with_source(ReenteringPages {
+            pages: FakePages::wasi_like(16),
+            reenter: panic_inside,
+        });
+        let heap: &dyn GlobalAlloc =
+            if std::env::var_os("COMPACT").is_some() { &compact_heap } else { &grow_heap };
+        // SAFETY: the layout is valid; the block, if any, is never used.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { heap.alloc(layout) }));
+        eprintln!("unwound out of alloc: {}", caught.is_err());
+        return;
+    }
+    for compact in [false, true] {
+        let (status, printed) = child::run_as_child(TEST, compact.then_some(("COMPACT", "1")));
+        assert!(!status.success(), "compact {compact}: the panic did not end the program:\n{printed}");
+        assert!(
+            !printed.contains("unwound out of alloc"),
+            "compact {compact}: the panic unwound:\n{printed}"
+        );
+        assert!(printed.contains("a page source that panics"), "compact {compact}: {printed}");
+        assert!(printed.contains("may not unwind out of the allocator"), "compact {compact}: {printed}");
+    }
 }
