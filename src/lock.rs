@@ -62,10 +62,10 @@ impl<T, G: Guard> HeapLock<T, G> {
         self.value.get_mut()
     }
 
-    /// Take the guard: the value until the returned [`Locked`] drops. `None` when the guard is
-    /// held by this same thread on single-threaded wasm (a re-entrant call, e.g. from a page
-    /// source that allocates, or a panic message being formatted inside the heap): that call gets
-    /// no access rather than a second `&mut`, and the holder keeps the guard.
+    /// Take the guard: the value until [`Locked::unlock`]. `None` when the guard is held by this
+    /// same thread on single-threaded wasm (a re-entrant call, e.g. from a page source that
+    /// allocates, or a panic message being formatted inside the heap): that call gets no access
+    /// rather than a second `&mut`, and the holder keeps the guard.
     #[inline]
     pub fn lock(&self) -> Option<Locked<'_, T, G>> {
         // Not `bool::then_some`: it would build the `Locked` first, and dropping the unused one
@@ -155,8 +155,8 @@ impl BusyFlag {
 }
 
 // SAFETY: `replace(true)` returns false to one caller only, until `release` clears the flag, and
-// a caller that gets true back wrote the true that was there already. One thread reaches the
-// flag: a `Cell` is not `Sync`, except below, where there is one thread in all.
+// a refused caller (whose `replace` found true) wrote back the true that was there. One thread
+// reaches the flag: a `Cell` is not `Sync`, except below, where there is one thread in all.
 unsafe impl Guard for BusyFlag {
     #[inline]
     fn acquire(&self) -> bool {
@@ -225,9 +225,8 @@ mod tests {
         }));
     }
 
-    /// A panic inside the guard never unwinds past it with the guard released: the drop panics
-    /// again, which aborts a real program (a test sees the second panic's message instead, since
-    /// the first was caught before any unwinding reached the guard's drop).
+    /// A `Locked` dropped without `unlock` panics. While a panic unwinds, that second panic
+    /// aborts the program, which `tests/inside_the_heap.rs` shows in a child process.
     #[test]
     #[should_panic(expected = "may not unwind out of the allocator")]
     fn a_guard_that_is_not_unlocked_panics() {
