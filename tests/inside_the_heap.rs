@@ -15,14 +15,15 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A fake memory whose `grow` first calls `reenter`, with the heap that owns it still locked.
+/// A fake memory whose `grow` first calls `before_growing`, with the heap that owns it still
+/// locked.
 struct ReenteringPages {
     pages: FakePages,
-    reenter: fn(),
+    before_growing: fn(),
 }
 
-// SAFETY: every call goes to the fake memory, which keeps the promises; `reenter` touches none of
-// its pages (the heap refuses it).
+// SAFETY: every call goes to the fake memory, which keeps the promises; `before_growing` touches none
+// of its pages (the heap refuses it).
 unsafe impl PageSource for ReenteringPages {
     const GROWN_PAGES_ARE_ZERO: bool = FakePages::GROWN_PAGES_ARE_ZERO;
 
@@ -35,7 +36,7 @@ unsafe impl PageSource for ReenteringPages {
     }
 
     fn grow(&mut self, delta: PageCount) -> Option<PageCount> {
-        (self.reenter)();
+        (self.before_growing)();
         self.pages.grow(delta)
     }
 
@@ -48,9 +49,9 @@ unsafe impl PageSource for ReenteringPages {
 static BLOCKS_HANDED_OUT: AtomicUsize = AtomicUsize::new(0);
 static CALLS_FROM_INSIDE: AtomicUsize = AtomicUsize::new(0);
 
-/// Three calls from inside `heap`: the second would find the heap open if the first had released
-/// the outer call's flag on its way out.
-fn call_from_inside(heap: &impl GlobalAlloc, stats_calls: u64) {
+/// Three calls from inside `heap`, after a `stats()` that saw `allocations_seen`: each would find
+/// the heap open if the call before it had released the outer call's flag on its way out.
+fn call_from_inside(heap: &impl GlobalAlloc, allocations_seen: u64) {
     let layout = Layout::from_size_align(100, 8).unwrap();
     for _ in 0..3 {
         // SAFETY: the layout is valid; a block, if one came, is counted and never used or freed
@@ -59,7 +60,7 @@ fn call_from_inside(heap: &impl GlobalAlloc, stats_calls: u64) {
         BLOCKS_HANDED_OUT.fetch_add(usize::from(!block.is_null()), Ordering::Relaxed);
         CALLS_FROM_INSIDE.fetch_add(1, Ordering::Relaxed);
     }
-    assert_eq!(stats_calls, 0, "stats() from inside the heap read the heap");
+    assert_eq!(allocations_seen, 0, "stats() from inside the heap read the heap");
 }
 
 static GROW_HEAP: OnceLock<GrowHeap<ReenteringPages>> = OnceLock::new();
@@ -108,7 +109,10 @@ fn grow_with_calls_from_inside(heap: &impl GlobalAlloc, validate: impl Fn()) {
 #[cfg_attr(not(target_family = "wasm"), ignore = "a real lock here: a call from inside deadlocks")]
 fn grow_heap_refuses_every_call_from_inside() {
     let heap = GROW_HEAP.get_or_init(|| {
-        GrowHeap::with_source(ReenteringPages { pages: FakePages::wasi_like(16), reenter: reenter_grow_heap })
+        GrowHeap::with_source(ReenteringPages {
+            pages: FakePages::wasi_like(16),
+            before_growing: reenter_grow_heap,
+        })
     });
     grow_with_calls_from_inside(heap, || {
         heap.validate().expect("the heap is whole");
@@ -122,7 +126,7 @@ fn compact_heap_refuses_every_call_from_inside() {
     let heap = COMPACT_HEAP.get_or_init(|| {
         CompactHeap::with_source(ReenteringPages {
             pages: FakePages::wasi_like(16),
-            reenter: reenter_compact_heap,
+            before_growing: reenter_compact_heap,
         })
     });
     grow_with_calls_from_inside(heap, || {
@@ -144,11 +148,13 @@ fn a_panic_inside_the_heap_ends_the_program() {
     const TEST: &str = "a_panic_inside_the_heap_ends_the_program";
     if child::is_child(TEST) {
         let layout = Layout::from_size_align(3 * PAGE_SIZE, 8).unwrap();
-        let grow_heap =
-            GrowHeap::with_source(ReenteringPages { pages: FakePages::wasi_like(16), reenter: panic_inside });
+        let grow_heap = GrowHeap::with_source(ReenteringPages {
+            pages: FakePages::wasi_like(16),
+            before_growing: panic_inside,
+        });
         let compact_heap = CompactHeap::with_source(ReenteringPages {
             pages: FakePages::wasi_like(16),
-            reenter: panic_inside,
+            before_growing: panic_inside,
         });
         let heap: &dyn GlobalAlloc =
             if std::env::var_os("COMPACT").is_some() { &compact_heap } else { &grow_heap };
