@@ -32,8 +32,19 @@ pub fn read_tsv(path: &str, key_columns: usize) -> Result<Table, String> {
     Ok(table)
 }
 
+/// The first lines of a results file in Markdown: the command that wrote it, the date and the
+/// machine.
+pub fn provenance(command: &str, date: &str) -> String {
+    format!("- command: `{command}`\n- date: {date}\n- machine: {} cores, {}\n", cores(), cpu_model())
+}
+
+/// The compiler and the engine: `rustc --version` and this driver's wasmtime.
+pub fn toolchain() -> String {
+    format!("{}; wasmtime {} (Cranelift)", rustc_version(), wasmtime_version())
+}
+
 /// The CPU model from /proc/cpuinfo.
-pub fn cpu_model() -> String {
+fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {
@@ -45,12 +56,12 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-pub fn cores() -> usize {
+fn cores() -> usize {
     std::thread::available_parallelism().map(usize::from).unwrap_or(1)
 }
 
 /// `rustc --version`.
-pub fn rustc_version() -> String {
+fn rustc_version() -> String {
     std::process::Command::new("rustc")
         .arg("--version")
         .output()
@@ -63,7 +74,7 @@ pub fn rustc_version() -> String {
 /// The wasmtime version this driver was built with, from the workspace's Cargo.lock as it was at
 /// build time. Read when the driver is compiled, not when it runs: the binary in the shared cache
 /// may have been built from a clone elsewhere, which need not exist any more.
-pub fn wasmtime_version() -> String {
+fn wasmtime_version() -> String {
     let lock = include_str!("../../../Cargo.lock");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {

@@ -2,7 +2,7 @@
 //! limiter that counts `memory.grow` calls and caps memory, and typed access to a guest.
 
 use std::time::Instant;
-use wasmtime::{Config, Engine, Instance, Memory, Module, ResourceLimiter, Store};
+use wasmtime::{Config, Engine, Instance, Linker, Memory, Module, ResourceLimiter, Store};
 
 pub const PAGE_BYTES: u64 = 65536;
 /// Pages every instance may grow to unless `--cap-pages` says otherwise (256 MiB).
@@ -100,6 +100,21 @@ impl Engines {
         Guest::new(&self.metered, &modules.metered, true, self.cap_pages)
     }
 
+    /// A guest for the metered engine alone, compiled once.
+    pub fn compile_metered(&self, path: &std::path::Path) -> wasmtime::Result<Module> {
+        Module::from_file(&self.metered, path)
+    }
+
+    /// A metered instance of `module` (from [`compile_metered`](Self::compile_metered)) whose
+    /// imports `linker` defines.
+    pub fn metered_guest_linked(
+        &self,
+        module: &Module,
+        linker: &Linker<GrowCounter>,
+    ) -> wasmtime::Result<Guest> {
+        Guest::linked(linker, module, true, self.cap_pages)
+    }
+
     pub fn free_guest(&self, modules: &Modules) -> wasmtime::Result<Guest> {
         Guest::new(&self.free, &modules.free, false, self.cap_pages)
     }
@@ -114,20 +129,32 @@ pub struct Guest {
 }
 
 impl Guest {
-    /// Instantiate `module`; `metered` must say whether `engine` counts fuel.
+    /// Instantiate `module`, which imports nothing; `metered` must say whether `engine` counts
+    /// fuel.
     pub fn new(engine: &Engine, module: &Module, metered: bool, cap_pages: u64) -> wasmtime::Result<Self> {
+        Self::linked(&Linker::new(engine), module, metered, cap_pages)
+    }
+
+    /// Instantiate `module` with the imports `linker` defines; `metered` must say whether the
+    /// linker's engine counts fuel.
+    pub fn linked(
+        linker: &Linker<GrowCounter>,
+        module: &Module,
+        metered: bool,
+        cap_pages: u64,
+    ) -> wasmtime::Result<Self> {
         let limiter = GrowCounter {
             cap_bytes: usize::try_from(cap_pages * PAGE_BYTES)?,
             armed: false,
             grow_calls: 0,
             refused: 0,
         };
-        let mut store = Store::new(engine, limiter);
+        let mut store = Store::new(linker.engine(), limiter);
         store.limiter(|counter| counter);
         if metered {
             store.set_fuel(FUEL_BUDGET)?;
         }
-        let instance = Instance::new(&mut store, module, &[])?;
+        let instance = linker.instantiate(&mut store, module)?;
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or_else(|| wasmtime::format_err!("guest exports no memory"))?;

@@ -148,11 +148,8 @@ fn spread(values: impl Iterator<Item = f64>, decimals: usize) -> String {
 
 fn markdown(options: &LayoutOptions, measured: &[(&Allocator, Vec<Build>)]) -> String {
     let mut out = String::from("# The same allocators at other heap bases\n\n");
-    let _ = writeln!(out, "- command: `{}`", options.command);
-    let _ = writeln!(out, "- date: {}", options.date);
-    let _ = writeln!(out, "- machine: {} cores, {}", context::cores(), context::cpu_model());
-    let _ =
-        writeln!(out, "- {}; wasmtime {} (Cranelift)", context::rustc_version(), context::wasmtime_version());
+    out += &context::provenance(&options.command, &options.date);
+    let _ = writeln!(out, "- {}", context::toolchain());
     let pads: Vec<String> = options.pads.iter().map(u32::to_string).collect();
     let _ = writeln!(
         out,

@@ -10,11 +10,14 @@
 //! growheap-bench loop --wasm FILE --workload W [--runs N] [--instances N]
 //! growheap-bench layouts --wasm DIR --pads N,N [--only A,B] [--workloads W,W] [--runs N]
 //!                        [--seeds N] [--out FILE] [--date DATE] [--command TEXT]
+//! growheap-bench meter --wasm DIR [--only A,B] [--workloads W,W] [--runs N]
 //! ```
 //!
 //! `loop` runs only the timed runs of one guest, for `perf` (see `hot_loop.rs`). `layouts`
 //! measures guests built with their static data padded, for the noise of a module's layout
-//! (see `layouts.rs`; `scripts/layouts` builds them).
+//! (see `layouts.rs`; `scripts/layouts` builds them). `meter` counts the fuel spent inside the
+//! allocator's calls in guests built to report them (see `meter.rs`; `scripts/meter` builds
+//! them).
 //!
 //! With `GROWHEAP_PERFMAP` set in the environment, the engine that runs the timed runs writes
 //! `/tmp/perf-PID.map`, so that `perf report` names the guests' functions (see "Profiling the
@@ -28,6 +31,7 @@ mod host;
 mod hot_loop;
 mod layouts;
 mod measure;
+mod meter;
 mod paired;
 mod report;
 mod seeds;
@@ -315,9 +319,10 @@ fn main() -> ExitCode {
         Some((command, rest)) if command == "run" => finish(parse_options(rest), run),
         Some((command, rest)) if command == "loop" => finish(hot_loop::parse(rest), hot_loop::run),
         Some((command, rest)) if command == "layouts" => finish(layouts::parse(rest), layouts::run),
+        Some((command, rest)) if command == "meter" => finish(meter::parse(rest), meter::run),
         _ => {
             eprintln!(
-                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] | growheap-bench loop --wasm FILE --workload W [options] | growheap-bench layouts --wasm DIR --pads N,N [options] (see bench/README.md)"
+                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] | growheap-bench loop --wasm FILE --workload W [options] | growheap-bench layouts --wasm DIR --pads N,N [options] | growheap-bench meter --wasm DIR [options] (see bench/README.md)"
             );
             ExitCode::from(2)
         }

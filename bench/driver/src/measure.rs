@@ -54,13 +54,13 @@ impl Repeats {
     /// For allocators too slow for more: one instance, one timed run (after the warm-up).
     pub const ONCE: Repeats = Repeats { timed_runs: 1, instances: 1 };
 
-    fn timed_runs(self, workload: Workload) -> u32 {
+    pub fn timed_runs(self, workload: Workload) -> u32 {
         if workload.warms_up() { self.timed_runs } else { 1 }
     }
 }
 
-/// Warm up if the workload does, then the timed runs: (actions, all complete).
-fn timed_runs(
+/// The timed runs: (actions, all complete).
+pub fn timed_runs(
     guest: &mut Guest,
     workload: Workload,
     runs: u32,
@@ -75,7 +75,8 @@ fn timed_runs(
     Ok((actions, complete))
 }
 
-fn warm_up(guest: &mut Guest, workload: Workload) -> wasmtime::Result<bool> {
+/// One run that counts for nothing, if the workload warms up: whether it completed.
+pub fn warm_up(guest: &mut Guest, workload: Workload) -> wasmtime::Result<bool> {
     if workload.warms_up() { Ok(workload.run(guest, &mut |_| {})?.complete) } else { Ok(true) }
 }
 

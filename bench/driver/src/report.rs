@@ -331,14 +331,11 @@ pub fn markdown(
     cap_pages: u64,
 ) -> String {
     let mut out = String::from("# growheap benchmark results\n\n");
-    let _ = writeln!(out, "- command: `{}`", context.command);
-    let _ = writeln!(out, "- date: {}", context.date);
-    let _ = writeln!(out, "- machine: {} cores, {}", context::cores(), context::cpu_model());
+    out += &context::provenance(&context.command, &context.date);
     let _ = writeln!(
         out,
-        "- {}; wasmtime {} (Cranelift); Node {}",
-        context::rustc_version(),
-        context::wasmtime_version(),
+        "- {}; Node {}",
+        context::toolchain(),
         context
             .node
             .get("node\tversion")

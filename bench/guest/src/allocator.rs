@@ -1,32 +1,52 @@
-//! The allocator under test: one `#[global_allocator]` per cargo feature. `std-dlmalloc`
-//! installs none, which leaves Rust's default (dlmalloc inside std).
+//! The allocator under test: one global allocator per cargo feature. `std-dlmalloc` installs
+//! none, which leaves Rust's default (dlmalloc inside std). With the `metered` feature as well,
+//! the allocator sits behind the host's meter (`crate::meter`); `std-dlmalloc` then installs
+//! std's `System`, which is the same dlmalloc.
+
+/// Make `$value` (of `$type`) the global allocator, behind the meter in the `metered` builds.
+#[allow(unused_macros, reason = "a build whose allocator is no peer may not use it")]
+macro_rules! install {
+    ($type:ty, $value:expr) => {
+        #[cfg(not(feature = "metered"))]
+        #[global_allocator]
+        static HEAP: $type = $value;
+
+        #[cfg(feature = "metered")]
+        #[global_allocator]
+        static HEAP: crate::meter::Metered<$type> = crate::meter::Metered($value);
+    };
+}
 
 include!("../../shared/peers.rs");
 
 #[cfg(feature = "growheap-step4")]
-#[global_allocator]
-static HEAP: growheap::GrowHeap = growheap::GrowHeap::new().min_grow_pages(4);
+install!(growheap::GrowHeap, growheap::GrowHeap::new().min_grow_pages(4));
 
 #[cfg(feature = "growheap-step16")]
-#[global_allocator]
-static HEAP: growheap::GrowHeap = growheap::GrowHeap::new().min_grow_pages(16);
+install!(growheap::GrowHeap, growheap::GrowHeap::new().min_grow_pages(16));
 
-#[cfg(any(feature = "growheap-export", feature = "growheap-apart"))]
+#[cfg(feature = "growheap-export")]
+install!(growheap::GrowHeap, growheap::GrowHeap::new());
+
+// Not through `install!`: `prepare_heap` below calls the heap itself.
+#[cfg(feature = "growheap-apart")]
 #[global_allocator]
 static HEAP: growheap::GrowHeap = growheap::GrowHeap::new();
 
 #[cfg(feature = "null")]
-#[global_allocator]
-static HEAP: crate::reference::Null = crate::reference::Null;
+install!(crate::reference::Null, crate::reference::Null);
 
 #[cfg(feature = "floor")]
-#[global_allocator]
-static HEAP: crate::reference::Floor = crate::reference::Floor;
+install!(crate::reference::Floor, crate::reference::Floor);
 
 #[cfg(feature = "census")]
-#[global_allocator]
-static HEAP: crate::census::Census<dlmalloc::GlobalDlmalloc> =
-    crate::census::Census::new(dlmalloc::GlobalDlmalloc);
+install!(
+    crate::census::Census<dlmalloc::GlobalDlmalloc>,
+    crate::census::Census::new(dlmalloc::GlobalDlmalloc)
+);
+
+#[cfg(all(feature = "std-dlmalloc", feature = "metered"))]
+install!(std::alloc::System, std::alloc::System);
 
 /// Prepare a fresh growheap instance for the first-run measurement: grow memory now so that an
 /// allocation of `bytes` will not need to grow it, as `GrowHeap::reserve` does, and with `touch`

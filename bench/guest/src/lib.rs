@@ -12,6 +12,8 @@ extern crate alloc;
 mod allocator;
 mod census;
 mod growth;
+#[cfg(feature = "metered")]
+mod meter;
 mod random_actions;
 mod reference;
 mod small_objects;

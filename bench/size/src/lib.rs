@@ -11,6 +11,15 @@ use core::alloc::Layout;
 
 const ALIGN: usize = 8;
 
+/// Make `$value` (of `$type`) the global allocator.
+#[allow(unused_macros, reason = "a build whose allocator is no peer may not use it")]
+macro_rules! install {
+    ($type:ty, $value:expr) => {
+        #[global_allocator]
+        static HEAP: $type = $value;
+    };
+}
+
 include!("../../shared/peers.rs");
 
 #[cfg(feature = "growheap-export")]
