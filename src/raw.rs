@@ -7,7 +7,8 @@
 //!   two-level segregated lists, neighbours merged on free. A freed block under 64 KiB first
 //!   waits whole on a **quick list** of its size class (`quick`) for the next request of that
 //!   class; the quick lists are emptied into the two-level lists, with merging, when fresh
-//!   memory runs low and before memory grows.
+//!   memory runs low and before memory grows, and while fresh memory is low a freed block
+//!   merges at once.
 //!
 //! Both are fed by the **bump region**: memory is a list of regions, each a run of contiguous
 //! pages (or the initial free space). Blocks tile a region from its start up to `top`; above
@@ -325,12 +326,13 @@ impl<S: PageSource> RawHeap<S> {
                 block.write_bytes(POISON, size)
             };
             // SAFETY: a large block has a valid header; nobody uses it any more, so it may wait
-            // on a quick list. One that ends at `top` goes back to fresh memory instead.
+            // on a quick list. One that ends at `top` goes back to fresh memory instead, and one
+            // freed while fresh memory is low merges at once.
             unsafe {
                 let block = Block(block);
                 let size = block.size();
                 let at_top = block.payload().wrapping_add(size) == self.top;
-                if at_top || !self.quick.push(block.payload(), size) {
+                if at_top || self.fresh_is_low() || !self.quick.push(block.payload(), size) {
                     self.free_large(block);
                 }
             }

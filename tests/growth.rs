@@ -166,7 +166,8 @@ fn hole_and_big_block(heap: &mut Checked, hole_size: usize) -> (*mut u8, *mut u8
 }
 
 #[test]
-fn a_block_shrunk_to_half_or_less_moves_into_a_fitting_hole_and_frees_its_space_whole() {
+fn a_block_that_shrinks_while_fresh_memory_is_low_moves_into_a_fitting_hole() {
+    // Both heaps start with less than the quick lists' margin of fresh memory.
     for mut heap in both_starts(64) {
         let (hole, big, pages) = hole_and_big_block(&mut heap, 1000);
         // `Checked` verifies that the kept bytes came along.
@@ -176,22 +177,32 @@ fn a_block_shrunk_to_half_or_less_moves_into_a_fitting_hole_and_frees_its_space_
         assert_eq!(heap.alloc(20_000, 8).unwrap(), big);
         assert_eq!(heap.stats().pages_grown, pages, "nothing grew");
         heap.free_all();
+        heap.trim();
+        // A shrink by less than half moves too.
+        let (hole, big, _) = hole_and_big_block(&mut heap, 15_000);
+        assert_eq!(heap.realloc(big, 12_000).unwrap(), hole, "shrunk by less than half");
+        heap.free_all();
     }
 }
 
 #[test]
-fn a_block_shrunk_by_less_than_half_or_with_no_hole_to_take_stays_in_place() {
+fn a_block_that_shrinks_while_fresh_memory_lasts_or_with_no_hole_to_take_stays_in_place() {
     for mut heap in both_starts(64) {
-        // The hole would hold 12,000 bytes, but that is more than half of the block.
-        let (_, big, _) = hole_and_big_block(&mut heap, 15_000);
-        assert_eq!(heap.realloc(big, 12_000).unwrap(), big, "shrunk by less than half");
+        assert!(heap.reserve(PLENTY_FRESH));
+        let (_, big, _) = hole_and_big_block(&mut heap, 1000);
+        assert!(heap.validate().fresh_bytes > PLENTY_FRESH / 2);
+        assert_eq!(heap.realloc(big, 900).unwrap(), big, "fresh memory lasts");
         heap.free_all();
-        // Merge the freed blocks waiting on quick lists, so that no free block but the hole is left.
+        // Merge the freed blocks waiting on quick lists, so that no free block but the hole is left,
+        // and use up fresh memory.
         heap.trim();
+        let fresh = heap.validate().fresh_bytes;
+        let filler = heap.alloc(fresh - 64, 8).unwrap();
         // The hole is too small for 2,000 bytes, and a shrink never grows memory.
         let (_, big, pages) = hole_and_big_block(&mut heap, 1000);
         assert_eq!(heap.realloc(big, 2000).unwrap(), big, "no free block fits");
         assert_eq!(heap.stats().pages_grown, pages);
+        heap.dealloc(filler);
         heap.free_all();
     }
 }
@@ -258,8 +269,9 @@ fn the_same_work_again_grows_nothing_after_a_trim_and_little_without() {
             assert_eq!(heap.stats().pages_grown, first);
         }
         // Untrimmed, each run first takes the freed blocks that wait whole on quick lists,
-        // wherever the last run left them, so the heap may grow a little while it settles
-        // (here 3 pages over 88 or 89 in four runs), then not at all.
+        // wherever the last run left them, so the heap may grow a little while it settles, then
+        // not at all. Here it grows none over 88 or 89 pages: at the end of a run fresh memory is
+        // low, so the frees merge at once (3 pages in four runs when blocks waited regardless).
         for _ in 0..4 {
             run(&mut heap);
         }
@@ -299,26 +311,39 @@ fn without_quick_lists_every_free_merges_and_the_same_work_again_grows_nothing()
     }
 }
 
+/// Fresh memory the quick lists need before they keep a freed block: four times their margin of
+/// 128 KiB (`FLUSH_MARGIN` in `src/raw/quick.rs`).
+const PLENTY_FRESH: usize = 512 * 1024;
+
 #[test]
 fn kept_blocks_wait_while_fresh_memory_lasts_and_merge_when_it_runs_low() {
-    let mut heap = Checked::new(FakePages::wasi_like(16), Limits::NONE);
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits::NONE);
+    assert!(heap.reserve(PLENTY_FRESH));
     let first = heap.alloc(1000, 8).unwrap();
     let second = heap.alloc(1000, 8).unwrap();
     let pin = heap.alloc(1000, 8).unwrap();
     heap.dealloc(first);
     heap.dealloc(second);
     assert_eq!(heap.validate().kept_blocks, 2);
-    // Most of the first page is still fresh: a request that no kept block serves is cut from it,
-    // and the two neighbours keep waiting unmerged.
+    // Fresh memory is plentiful: a request that no kept block serves is cut from it, and the two
+    // neighbours keep waiting unmerged.
     let from_fresh = heap.alloc(1800, 8).unwrap();
     assert!(from_fresh > pin);
     assert_eq!(heap.validate().kept_blocks, 2);
-    // A block that leaves only a few KiB of the page fresh: the kept blocks are merged first.
-    let filler = heap.alloc(55_000, 8).unwrap();
+    // A block that leaves less than the margin fresh: the kept blocks are merged first.
+    let fresh = heap.validate().fresh_bytes;
+    let filler = heap.alloc(fresh - 100_000, 8).unwrap();
     assert_eq!(heap.validate().kept_blocks, 0);
     // Their merged space now serves a request neither could alone.
     assert_eq!(heap.alloc(1800, 8).unwrap(), first);
-    assert_eq!(heap.stats().pages_grown, 1, "{}", heap.stats());
+    // With fresh memory low, a freed block merges at once instead of waiting (here with the free
+    // block below the filler, which went to the high end of fresh memory).
+    let free_bytes = heap.validate().free_bytes;
+    heap.dealloc(from_fresh);
+    let report = heap.validate();
+    assert_eq!(report.kept_blocks, 0);
+    assert!(report.free_bytes >= free_bytes + 1800, "{report:?}");
+    assert_eq!(heap.stats().pages_grown, PLENTY_FRESH.div_ceil(PAGE_SIZE) + 1, "{}", heap.stats());
     heap.dealloc(filler);
 }
 
@@ -452,19 +477,22 @@ fn a_fitting_block_deep_in_the_last_list_is_found_before_memory_grows() {
 /// its aligned position with nothing to spare: fewer bytes than the usual search for that layout
 /// asks (block, alignment and a gap block). The same layout must still find it before memory
 /// grows, so that a host that refuses growth gets the block and not null. With the quick lists
-/// on (the freed block waits on one until the request merges it) and off.
+/// on (the freed block waits on one while fresh memory lasts, and merges when it runs low) and
+/// off.
 #[test]
 fn a_freed_over_aligned_block_is_found_again_by_its_layout_before_memory_grows() {
     for quick_lists in [true, false] {
         let heap = Checked::new(FakePages::wasi_like(4096), Limits::NONE);
         let mut heap = if quick_lists { heap } else { heap.without_quick_lists() };
+        assert!(heap.reserve(PLENTY_FRESH));
         let block = heap.alloc(8192, 4096).unwrap();
         // A live neighbour keeps the freed block from going back to fresh memory.
         let _pin = heap.alloc(5000, 16).unwrap();
-        let fresh = heap.validate().fresh_bytes;
-        heap.alloc(fresh - 64, 16).unwrap();
         heap.dealloc(block);
         assert_eq!(heap.validate().kept_blocks, usize::from(quick_lists));
+        let fresh = heap.validate().fresh_bytes;
+        heap.alloc(fresh - 64, 16).unwrap();
+        assert_eq!(heap.validate().kept_blocks, 0);
         let now = heap.fake().pages().0;
         heap.fake().set_max_pages(now);
         assert_eq!(heap.alloc(8192, 4096), Some(block), "quick lists {quick_lists}: {}", heap.stats());

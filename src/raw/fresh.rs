@@ -3,6 +3,7 @@
 //! copying, whose new copy goes to the high end (see [`RawHeap::placement`]).
 
 use super::block::{Block, GRANULE, MIN_BLOCK};
+use super::quick::FLUSH_MARGIN;
 use super::{RawHeap, aligned_with_gap};
 use crate::pages::MAX_GROWTHS_PER_BLOCK;
 use crate::source::{PAGE_SIZE, PageSource};
@@ -45,6 +46,13 @@ impl<S: PageSource> RawHeap<S> {
         if new_top > self.clean {
             self.clean = new_top;
         }
+    }
+
+    /// Whether less than [`FLUSH_MARGIN`] of fresh memory is left in the current region (or there
+    /// is no region): freed blocks then merge at once instead of waiting on a quick list.
+    #[inline(always)]
+    pub(super) fn fresh_is_low(&self) -> bool {
+        self.end.addr() - self.top.addr() < FLUSH_MARGIN
     }
 
     /// Where a block of `size` aligned to `align` would start if cut from fresh memory now, if

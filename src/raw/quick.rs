@@ -11,10 +11,11 @@
 //! A block on a quick list still looks in use to its neighbours, so it is never merged while it
 //! waits. Before memory grows, and before fresh memory runs low ([`FLUSH_MARGIN`]), the heap
 //! empties every quick list into the coalescing tier (`RawHeap::flush_quick`), so that growth
-//! still happens only when no free block fits; so does `trim`. Each class keeps at most
+//! still happens only when no free block fits; so does `trim`. While fresh memory is low, a freed
+//! block is not kept at all: it merges at once. Each class keeps at most
 //! [`QUICK_PER_CLASS`] blocks; a free past that goes to the coalescing tier at once. Turned off
-//! (`GrowHeap::quick_lists(false)`), the lists keep no block: every free merges at once, for
-//! fewer pages and more time.
+//! (`GrowHeap::quick_lists(false)`), the lists keep no block: every free merges at once, even
+//! while fresh memory lasts.
 //!
 //! Classes split each power of two into [`CLASSES_PER_DOUBLING`] steps. A block of size `s`
 //! waits on the list of the largest class bound at or below `s`; a request of `b` bytes looks on
@@ -58,37 +59,42 @@ const CLASS_COUNT: usize = (QUICK_MAX.trailing_zeros() - FIRST_LOG) as usize * C
 /// itself: a request in the last step below `QUICK_MAX` looks there and finds it empty.
 const CLASS_SLOTS: usize = (CLASS_COUNT + 1).next_power_of_two();
 
-/// Fresh memory the heap keeps in hand. A request that no quick list and no free block serves is
-/// cut from fresh memory; if that would leave less than this much of it in the region (or the
-/// block does not fit at all, and memory would grow), every kept block is merged first and the
-/// free blocks searched again. Fresh memory is the only memory that serves any size, and
-/// merging before it runs out leaves the region's top lower.
+/// Fresh memory the heap keeps in hand. Below it the quick lists give way to merging, at both
+/// ends:
+/// - a request that no quick list and no free block serves is cut from fresh memory, but if that
+///   would leave less than this much of it in the region (or memory would grow), every kept block
+///   is merged first and the free blocks searched again;
+/// - a block freed while less than this much fresh memory is left merges at once, as with the
+///   lists turned off (`RawHeap::fresh_is_low`).
 ///
-/// Measured on trial builds with `scripts/bench --only growheap,floor --workloads
-/// random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds 100`
-/// (random-actions in both modes: fuel per action, pages on the benchmark's sequence, mean pages
-/// over seeds 1 to 100; small objects did not change). With `SPLIT_MIN` 256, merging only when
-/// memory would grow gave 443.5 / 1089.9, 33 / 43 and 40.17 / 32.65; 4 KiB gave 445.3 / 1102.8,
-/// 33 / 42 and 40.11 / 32.40; 8 KiB 446.0 / 1090.7, 33 / 43 and 39.96 / 32.27; 16 KiB 445.4 /
-/// 1105.3, 33 / 42 and 39.89 / 32.12; 32 KiB 447.2 / 1114.6, 32 / 42 and 39.62 / 31.94; 64 KiB
-/// 452.8 / 1122.8, 32 / 41 and 39.46 / 31.80; 256 KiB 469.4 / 1141.9, 32 / 41 and 39.51 /
-/// 31.80. Each merge of every kept block costs more in wall-clock time than in fuel: in six
-/// alternating rounds of `growheap-bench run --only growheap,talc --workloads
-/// random-actions,random-actions-realloc --runs 5 --instances 3 --seeds 0` on those builds,
-/// growheap's median speed against talc was 1.224× / 0.868× with no margin, 1.225× / 0.855×
-/// with 32 KiB and 1.203× / 0.843× with 64 KiB. With `SPLIT_MIN` 128, chosen afterwards: no
-/// margin gave 445.0 / 1099.3, 33 / 42 and 40.25 / 32.56; 16 KiB 447.7 / 1099.2, 32 / 43 and
-/// 39.78 / 32.20; 32 KiB gives 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92; 64 KiB gave 456.6 /
-/// 1117.6, 31 / 41 and 39.49 / 31.79. Those pages are after the warm-up and one timed run; the
-/// full benchmark runs five. After each of its six runs (`growheap-profile bench-pages`, see
-/// `bench/README.md`), no margin grew 32 33 33 33 33 33 pages (42 42 43 43 44 44 with realloc),
-/// 16 KiB 32 32 33 33 34 34 (42 43 43 43 43 43), 32 KiB 32 32 32 32 33 33 (42 in every run) and
-/// 64 KiB 31 31 32 32 32 32 (41 in every run). Once a flush visited only the classes that
-/// hold blocks, which made flushes cheaper, 64 KiB gave 452.5 / 1108.2 fuel, 31 / 41 pages and
-/// 39.49 / 31.79 mean pages against 446.8 / 1102.1, 32 / 42 and 39.59 / 31.92 for 32 KiB, and
-/// six alternating rounds of `growheap-bench loop --workload W --runs 20 --instances 3` put it
-/// at 1.008× the speed of 32 KiB without realloc and 0.966× with it.
-pub(crate) const FLUSH_MARGIN: usize = 32 * 1024;
+/// Fresh memory is the only memory that serves any size. While little of it is left the heap is
+/// near its high-water mark, where a block kept unmerged leaves a hole that the next growth
+/// could have used; below it, the lists keep their speed.
+///
+/// Measured on trial builds of 20d0cd5, with `growheap-bench run --wasm DIR --only growheap,floor
+/// --workloads random-actions,random-actions-realloc,small-objects,ratchet,page-churn,wee-alloc-106
+/// --runs 5 --instances 1 --seeds 100`: random-actions without / with realloc, fuel per action,
+/// pages after the benchmark's six runs, mean pages over seeds 1 to 100 and the seeds whose
+/// footprint is within 1.07. Merging on allocation only, at 32 KiB (the code of 20d0cd5), gave
+/// 442.1 / 847.0 fuel, 47 / 53 pages, 41.00 / 38.09 mean pages and 18 / 2 seeds; with the lists
+/// turned off, 547.9 / 966.0, 46 / 50, 40.03 / 37.12. With frees merging too, below a margin of
+/// their own while the allocation side kept 32 KiB: 16 KiB gave 446.2 / 853.9, 47 / 51, 40.65 /
+/// 37.73 and 40 / 12; 32 KiB 446.9 / 856.7, 47 / 51, 40.41 / 37.55 and 56 / 15; 64 KiB 448.0 /
+/// 873.1, 47 / 51, 40.20 / 37.16 and 67 / 33; 128 KiB 451.5 / 877.9, 47 / 51, 40.08 / 37.13
+/// and 78 / 37; 256 KiB 457.8 / 889.9, 46 / 51, 40.04 / 37.15 and 81 / 38; 1 MiB 507.5 /
+/// 946.4, 46 / 51, 40.05 / 37.12 and 79 / 39. One margin for both ends: 64 KiB gave 446.8 /
+/// 858.3, 47 / 51, 40.11 / 37.21 and 75 / 30; 128 KiB gives 452.5 / 868.1, 46 / 50, 39.99 /
+/// 37.14 and 85 / 35: as few pages as the lists turned off, for a tenth of the fuel that turning
+/// them off costs (a sixth with realloc). Small
+/// objects and page churn moved by less than 4 fuel per step, wee_alloc #106's loop by 1, and
+/// talc #51's ratchet fell from 705.8 to 694.8. Ten alternating rounds of `growheap-bench loop
+/// --workload W --runs 20 --instances 3` on the code, the builds with one margin of 64 and 128
+/// KiB, the one that merged frees below 256 KiB, and talc, put them at 1.016×, 1.001× and
+/// 0.976× the code's speed without realloc, and 0.992×, 0.990× and 0.981× with it.
+///
+/// The sweeps of the allocation side alone, on the code and workload of before, are in
+/// `bench/trials/footprint.md`.
+pub(crate) const FLUSH_MARGIN: usize = 128 * 1024;
 
 /// Most blocks a class keeps. Measured as for [`CLASSES_PER_DOUBLING`], with 16 classes: 2 gave
 /// 459.4 / 1114.3 fuel, 33 / 42 pages and 40.36 / 32.65 mean pages; 3 gave 449.1 / 1100.9, 33 /

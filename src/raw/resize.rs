@@ -1,5 +1,5 @@
 //! `realloc` in place where it can be: shrinking, growing into fresh memory or into the free
-//! block behind, and moving a block that shrinks to half its size or less.
+//! block behind, and moving a block that shrinks while fresh memory is low.
 
 use super::RawHeap;
 use super::block::{Block, MIN_BLOCK, block_size_for};
@@ -8,9 +8,9 @@ use crate::source::PageSource;
 use core::ptr;
 
 impl<S: PageSource> RawHeap<S> {
-    /// Resize in place if possible, or move a block that shrinks to half or less into a free
-    /// block that fits (see [`refit`](Self::refit)): the payload that now holds the data, or null
-    /// when the caller must move the block to memory taken as for a new allocation.
+    /// Resize in place if possible, or move a block that shrinks while fresh memory is low into a
+    /// free block that fits (see [`refit`](Self::refit)): the payload that now holds the data, or
+    /// null when the caller must move the block to memory taken as for a new allocation.
     ///
     /// # Safety
     /// `block` is live with `old_size` and `align`.
@@ -36,7 +36,7 @@ impl<S: PageSource> RawHeap<S> {
             let next = block.next();
             if wanted <= size {
                 let spare = size - wanted;
-                if spare >= wanted {
+                if spare >= MIN_BLOCK && self.fresh_is_low() {
                     let moved = self.refit(block, old_size, new_size, align);
                     if !moved.is_null() {
                         return moved;
@@ -83,35 +83,35 @@ impl<S: PageSource> RawHeap<S> {
         ptr::null_mut()
     }
 
-    /// Move a block that shrinks to half its size or less into a free block that fits, and free
-    /// its old space whole: the new payload, or null (and nothing changed) if no free block
-    /// fits. Never grows memory.
+    /// Move a block that shrinks, while fresh memory is low, into a free block that fits, and free
+    /// its old space whole: the new payload, or null (and nothing changed) if no free block fits.
+    /// Never grows memory.
     ///
     /// Shrunk in place, the block would keep the front of its old space and split the rest off
     /// behind it, so a later request as large as the old block finds no room there. Moved, it takes
-    /// a hole that fits, as a new allocation of its size would. The copy is at most the new size,
-    /// so at most half the space it frees. Measured before the quick lists, on random-actions with
-    /// realloc in wasm32's layout (`growheap-profile bench-pages` and `seeds --realloc 200` run on
-    /// `wasm32-wasip1`, see `bench/README.md`): the benchmark's sequence grows 39 pages instead of
-    /// 41, and the mean over 200 seeds falls from 32.08 to 31.00 pages. The price is the copies:
-    /// 1214.3 fuel per action instead of 1034.9 (`scripts/bench`), since wasmtime charges
-    /// `memory.copy` per byte, and 5% of the wall-clock speed under wasmtime, 8% under Node
-    /// (`scripts/bench --only growheap,std-dlmalloc,talc,floor --workloads random-actions-realloc
-    /// --seeds 0` on both builds, one after the other). In trial builds, moving on every shrink
-    /// gave 30.55 mean pages for 1626.5 fuel, and moving at a quarter or less 31.70 for 1084.7.
-    /// With the quick lists the trade is the same (`scripts/bench --only growheap,floor --workloads
-    /// random-actions-realloc --runs 1 --instances 1 --seeds 100` on trial builds): 43 pages and
-    /// 32.65 mean pages over seeds 1 to 100 for 1088.4 fuel; without the move, 44 and 33.75 for
-    /// 919.3. With the lists' margin and `SPLIT_MIN` 128 (`quick::FLUSH_MARGIN`): 42 and 31.92
-    /// for 1106.2; without the move, 43 and 33.16 for 939.5. In wall-clock time the move costs
-    /// less than in fuel: six alternating rounds of `growheap-bench loop --workload
-    /// random-actions-realloc --runs 20 --instances 3` on builds with and without it, and on talc,
-    /// put growheap at a median 0.861× and 0.889× talc's speed (before the margin, six rounds of
-    /// `growheap-bench run` had given 0.862× and 0.880×).
+    /// a hole that fits, as a new allocation of its size would. That costs the copy of the new
+    /// size, which wasmtime charges per byte, and saves pages only near the high-water mark, so
+    /// the heap moves only while less than `FLUSH_MARGIN` of fresh memory is left (when merges
+    /// happen at once too), and then on any shrink that frees a block's worth.
+    ///
+    /// Measured on trial builds of the code of 2026-12-04 before it (which merged frees at once
+    /// while fresh memory was low, but moved a block that shrank to half its size or less
+    /// whatever fresh memory was left), with `growheap-bench run --wasm DIR --only
+    /// growheap,floor --workloads random-actions-realloc --runs 5 --instances 1 --seeds 100`: fuel
+    /// per action, pages after the benchmark's six runs, mean pages over seeds 1 to 100 and the
+    /// seeds within a footprint of 1.07. The code before gave 868.1, 50, 37.14 and 35. Moving
+    /// only while fresh memory is low: at half or less 792.6, 50, 37.23 and 32; when the spare
+    /// part is at least half the new size 805.6, 50, 36.99 and 51; at least a quarter 823.4, 51,
+    /// 36.85 and 59; at any shrink (the code) 850.5, 50, 36.79 and 66. At half or less, or at any
+    /// shrink while fresh memory is low: 930.0, 50, 36.79 and 66. Ten alternating rounds of
+    /// `growheap-bench loop --workload random-actions-realloc --runs 20 --instances 3` put moving
+    /// at half or less, moving when the spare part is at least half the new size, and the code at
+    /// 1.025×, 1.033× and 1.009× the speed of the code before, and talc at 1.092×.
+    /// Earlier measurements of the rule are in `bench/trials/realloc.md`.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc); `block` is a live block of the coalescing tier, allocated
-    /// with `old_size` and `align`, and `new_size` needs a block of at most half of its size.
+    /// with `old_size` and `align`, and `new_size` needs a smaller block than it.
     #[inline(never)]
     unsafe fn refit(&mut self, block: Block, old_size: usize, new_size: usize, align: usize) -> *mut u8 {
         // SAFETY: the heap's memory is untouched by others, as the caller promises; the new
