@@ -10,6 +10,10 @@ use growheap::PAGE_SIZE;
 use growheap::raw::Limits;
 use growheap::source::FakePages;
 
+/// Fresh memory the quick lists need before they keep a freed block: four times their margin of
+/// 128 KiB (`FLUSH_MARGIN` in `src/raw/quick.rs`).
+const PLENTY_FRESH: usize = 512 * 1024;
+
 /// Both kinds of start: with an initial free region (`wasm32-unknown-unknown`) and without
 /// (`wasm32-wasip1`).
 fn both_starts(max_pages: usize) -> [Checked; 2] {
@@ -310,10 +314,6 @@ fn without_quick_lists_every_free_merges_and_the_same_work_again_grows_nothing()
         }
     }
 }
-
-/// Fresh memory the quick lists need before they keep a freed block: four times their margin of
-/// 128 KiB (`FLUSH_MARGIN` in `src/raw/quick.rs`).
-const PLENTY_FRESH: usize = 512 * 1024;
 
 #[test]
 fn kept_blocks_wait_while_fresh_memory_lasts_and_merge_when_it_runs_low() {
