@@ -81,9 +81,10 @@ impl<S: PageSource> GrowHeap<S> {
 
     /// With `false`, merge every freed block with its free neighbours at once, instead of
     /// keeping freed blocks under 64 KiB whole on quick lists for the next request of their size
-    /// class (README, "How it works"). Fewer pages for more time: averaged over the benchmark's
-    /// random-actions seeds, growheap then grows the fewest pages of the allocators measured, and
-    /// it runs slower than talc (README, "Benchmarks").
+    /// class (README, "How it works"). The lists already give way while less than 128 KiB of
+    /// fresh memory is left, near the high-water mark, so on the benchmark's random-actions this
+    /// saves no page on average and runs slower than talc (README, "Benchmarks"); it is for a
+    /// program that wants every free merged while fresh memory lasts too.
     #[must_use]
     pub const fn quick_lists(mut self, enabled: bool) -> Self {
         self.heap.get_mut().set_quick_lists(enabled);
@@ -113,12 +114,13 @@ impl<S: PageSource> GrowHeap<S> {
         self.call(Call::Other, |heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)
     }
 
-    /// Give back to the general pool every slab of small blocks that holds no live block, and
-    /// merge every freed block that waits on a quick list. Up to two slabs stay with their class
-    /// when they empty, so that a block allocated and freed in a loop does not take and return a
-    /// slab each time, and freed blocks under 64 KiB wait whole for a request of their size
-    /// class until memory would grow; `trim` releases both. Memory is not returned to the host
-    /// (wasm memory cannot shrink), but becomes free for any size.
+    /// Give back to the general pool every slab of small blocks that holds no live block, and merge
+    /// every freed block that waits on a quick list. Up to two slabs stay with their class when
+    /// they empty, so that a block allocated and freed in a loop does not take and return a slab
+    /// each time, and freed blocks under 64 KiB wait whole for a request of their size class until
+    /// fresh memory runs low (less than 128 KiB left) or memory would grow; `trim` releases both.
+    /// Memory is not returned to the host (wasm memory cannot shrink), but becomes free for any
+    /// size.
     pub fn trim(&self) {
         self.heap.with(|heap: &mut RawHeap<S>| heap.trim());
     }

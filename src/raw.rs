@@ -60,13 +60,14 @@ pub use validate::{HeapReport, ValidationError};
 /// 35.990 / 31.000, 31 / 39 and 523.4 / 1215.0; 512 gave 36.205 / 31.100, 31 / 40 and
 /// 514.5 / 1207.3. With the quick lists (trial builds, `scripts/bench --only growheap,floor
 /// --workloads random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds
-/// 100`: fuel, pages on the benchmark's sequence, mean pages over seeds 1 to 100), 128 gave
-/// 445.0 / 1097.8, 33 / 42 and 40.25 / 32.56; 256 gave 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65;
-/// 512 gave 441.4 / 1100.0, 33 / 42 and 40.20 / 32.64, and small objects 29 pages instead of 28.
-/// With the lists also emptied when fresh memory runs low ([`quick::FLUSH_MARGIN`]), the same
-/// figures and the pages of small objects: 64 gave 452.7 / 1114.2, 32 / 42, 39.62 / 31.92 and
-/// 27; 128 gives 448.4 / 1106.2, 32 / 42, 39.59 / 31.92 and 27; 256 gave 447.2 / 1114.6, 32 / 42,
-/// 39.62 / 31.94 and 28; 512 gave 446.4 / 1112.9, 32 / 41, 39.76 / 31.98 and 29.
+/// 100`: fuel, pages on the benchmark's sequence, mean pages over seeds 1 to 100), 128 gave 445.0 /
+/// 1097.8, 33 / 42 and 40.25 / 32.56; 256 gave 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65; 512 gave
+/// 441.4 / 1100.0, 33 / 42 and 40.20 / 32.64, and small objects 29 pages instead of 28. With the
+/// lists also emptied when fresh memory runs low ([`quick::FLUSH_MARGIN`], then 32 KiB), on the
+/// workload before its correction of 2026-12-03, the same figures and the pages of small objects:
+/// 64 gave 452.7 / 1114.2, 32 / 42, 39.62 / 31.92 and 27; 128 gave 448.4 / 1106.2, 32 / 42, 39.59 /
+/// 31.92 and 27; 256 gave 447.2 / 1114.6, 32 / 42, 39.62 / 31.94 and 28; 512 gave 446.4 / 1112.9,
+/// 32 / 41, 39.76 / 31.98 and 29.
 const SPLIT_MIN: usize = 128;
 
 /// The allocator core over the page source `S`. See the [module docs](self).
@@ -221,9 +222,9 @@ impl<S: PageSource> RawHeap<S> {
         unsafe { self.free_block(block, layout.size(), layout.align()) };
     }
 
-    /// Resize a block to `new_size` bytes, in place where possible (a block that shrinks to
-    /// half its size or less moves to a free block that fits, if there is one). Null (and the
-    /// old block untouched) when memory cannot be had.
+    /// Resize a block to `new_size` bytes, in place where possible (while fresh memory is low, a
+    /// block that shrinks by a block's worth or more moves to a free block that fits, if there is
+    /// one; see `refit`). Null (and the old block untouched) when memory cannot be had.
     ///
     /// # Safety
     /// As for [`dealloc`](Self::dealloc), and `new_size` rounded up to `layout.align()` does not
@@ -265,16 +266,13 @@ impl<S: PageSource> RawHeap<S> {
         let (request, align) =
             if bytes <= SMALL_MAX { (SLAB_BYTES - WORD, SLAB_BYTES) } else { (bytes, GRANULE) };
         let Some(size) = block_size_for(request) else { return false };
-        let search = if align > GRANULE { size + align + MIN_BLOCK } else { size };
         // Look again after each growth: another thread's growth may have got in first (see
         // `MAX_GROWTHS_PER_BLOCK`).
         let mut growths = 0;
         loop {
-            if self.free_index.has_fitting(search) || self.top_fits(size, align).is_some() {
-                return true;
-            }
-            // The search `alloc_large` makes before it grows memory for an aligned block.
-            if align > GRANULE && self.free_index.has_aligned(size, align) {
+            // The walk `alloc_fresh` makes before memory grows finds every free block that holds
+            // the request.
+            if self.top_fits(size, align).is_some() || self.free_index.has_aligned(size, align) {
                 return true;
             }
             if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(size, align) {
@@ -440,12 +438,11 @@ impl<S: PageSource> RawHeap<S> {
 
     /// A block of the coalescing tier: its payload, or null when memory cannot be had. Takes a
     /// block from its class's quick list, else reuses a free block if one fits, else cuts fresh
-    /// memory ([`alloc_fresh`](Self::alloc_fresh)) if `fresh_too` (emptying the quick lists
-    /// first when fresh memory is short and, for an alignment above the granule, walking the free
-    /// blocks for one that holds the block with less to spare before memory grows; see
-    /// `FreeIndex::take_aligned`), else gives null: with `fresh_too` false it never grows
-    /// memory. One function for both, so that the search and split of a free block are compiled
-    /// once where the module is built for size (inlined, `fresh_too` is a constant).
+    /// memory ([`alloc_fresh`](Self::alloc_fresh), which walks the free blocks before memory
+    /// grows) if `fresh_too` (emptying the quick lists first when fresh memory is short), else
+    /// gives null: with `fresh_too` false it never grows memory. One function for both, so that
+    /// the search and split of a free block are compiled once where the module is built for size
+    /// (inlined, `fresh_too` is a constant).
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
@@ -478,15 +475,8 @@ impl<S: PageSource> RawHeap<S> {
             // SAFETY: as above.
             free = unsafe { self.free_index.take_fitting(search) };
         }
-        if free.is_null() && align > GRANULE && self.top_fits(block_size, align).is_none() {
-            // Memory would grow: look for a free block with less room than the search asked for
-            // that still holds the aligned block (the kept blocks were merged just above).
-            // SAFETY: as above.
-            free = unsafe { self.free_index.take_aligned(block_size, align) };
-        }
         if !free.is_null() {
-            // SAFETY: `free` was a free block of at least `search` bytes, or one that
-            // `take_aligned` found to hold the aligned block.
+            // SAFETY: `free` was a free block of at least `search` bytes.
             return unsafe { self.use_free_block(Block(free), block_size, align).payload() };
         }
         // SAFETY: forwarded from the caller.
@@ -540,6 +530,12 @@ impl<S: PageSource> RawHeap<S> {
         // SAFETY: the block's header is valid; neighbours' headers are valid because blocks tile
         // the region, and a sealed region ends with an end marker.
         unsafe {
+            // A check of the heap's own bookkeeping, for its tests. A second free by the caller
+            // is caught before the lock by the `debug-checks` feature; here, in a caller's debug
+            // build, the panic would start under the lock, and its message, formatted into a
+            // `String`, would ask this heap for memory: refused by the busy flag, or waited for
+            // forever under the spin lock.
+            #[cfg(any(test, feature = "testing"))]
             debug_assert!(!block.is_free(), "double free of {:p}", block.payload());
             let mut start = block;
             let mut size = block.size();

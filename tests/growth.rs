@@ -446,14 +446,11 @@ fn growth_that_loses_a_race_is_taken_in_where_it_lands() {
 }
 
 /// Free blocks of many sizes share a two-level list, and an allocation looks at only the first
-/// few before it rounds up to the lists above. With no list above, a block that fits further
-/// down must still be found: memory grows only when nothing free fits, and `reserve` says so.
-#[test]
-fn a_fitting_block_deep_in_the_last_list_is_found_before_memory_grows() {
-    let mut heap = Checked::new(FakePages::wasi_like(64), Limits::NONE).without_quick_lists();
-    // The list of a 1024-byte request will hold in front the four 1024-byte blocks of 1008-byte
-    // payloads (each free goes to the front) and behind them the one block that fits, the
-    // 1040-byte block of a 1024-byte payload.
+/// few before it rounds up to the lists above. This fills the list of a 1024-byte request: in
+/// front the four 1024-byte blocks of 1008-byte payloads (each free goes to the front), behind
+/// them the one block that fits, the 1040-byte block of a 1024-byte payload, returned with the
+/// separators between them.
+fn a_fitting_block_deep_in_the_last_list(heap: &mut Checked) -> (*mut u8, Vec<*mut u8>) {
     let larger = heap.alloc(1024, 8).unwrap();
     let mut separators = vec![heap.alloc(200, 8).unwrap()];
     let mut smaller = Vec::new();
@@ -463,6 +460,15 @@ fn a_fitting_block_deep_in_the_last_list_is_found_before_memory_grows() {
     }
     heap.dealloc(larger);
     smaller.into_iter().for_each(|block| heap.dealloc(block));
+    (larger, separators)
+}
+
+/// With no list above, a block that fits further down must still be found: memory grows only
+/// when nothing free fits, and `reserve` says so.
+#[test]
+fn a_fitting_block_deep_in_the_last_list_is_found_before_memory_grows() {
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits::NONE).without_quick_lists();
+    let (larger, separators) = a_fitting_block_deep_in_the_last_list(&mut heap);
     // Fill fresh memory up to less than 1024 bytes, so that only the free block fits.
     let top = heap.fake().offset_of(*separators.last().unwrap()) + 208;
     let end = heap.fake().pages().0 * PAGE_SIZE;
@@ -471,6 +477,21 @@ fn a_fitting_block_deep_in_the_last_list_is_found_before_memory_grows() {
     assert!(heap.reserve(1024));
     assert_eq!(heap.alloc(1024, 8), Some(larger));
     assert_eq!(heap.stats().pages_grown, grown);
+}
+
+/// While fresh memory holds a request, the rest of its list is not walked: the request is cut
+/// from fresh memory. Walked, thousands of freed blocks of one size would cost each later request
+/// a little larger, which none of them fits, a visit of every one (a cost that grows with the
+/// list, where the search is otherwise a few bit operations).
+#[test]
+fn while_fresh_memory_holds_a_request_the_rest_of_its_list_is_not_walked() {
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits::NONE).without_quick_lists();
+    let (larger, separators) = a_fitting_block_deep_in_the_last_list(&mut heap);
+    let top = heap.fake().offset_of(*separators.last().unwrap()) + 208;
+    let cut = heap.alloc(1024, 8).unwrap();
+    assert_ne!(cut, larger);
+    assert_eq!(heap.fake().offset_of(cut), top, "cut from fresh memory");
+    assert_eq!(heap.validate().free_blocks, 5);
 }
 
 /// A block aligned above the granule, freed between live blocks, leaves a free block that holds

@@ -14,8 +14,10 @@ use core::ptr;
 const HIGH_PLACEMENT_MIN: usize = PAGE_SIZE;
 
 impl<S: PageSource> RawHeap<S> {
-    /// Cut a block from fresh memory, growing memory if needed: its payload, or null. Out of
-    /// line, so that the reuse path stays small.
+    /// Cut a block from fresh memory, growing memory if needed: its payload, or null. Before
+    /// memory grows, the free blocks are walked for one that the quick search of the free lists
+    /// passed over (`FreeIndex::take_aligned`): memory grows only when no free block holds the
+    /// block. Out of line, so that the reuse path stays small.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
@@ -32,6 +34,16 @@ impl<S: PageSource> RawHeap<S> {
                 // SAFETY: `top_fits` checked that the block lies in fresh memory, and
                 // `placement` only moves it up within fresh memory.
                 return unsafe { self.cut_from_top(payload, block_size) }.payload();
+            }
+            if growths == 0 {
+                // SAFETY: the index holds only our free blocks; a block it finds holds the block
+                // at `align`.
+                unsafe {
+                    let free = self.free_index.take_aligned(block_size, align);
+                    if !free.is_null() {
+                        return self.use_free_block(Block(free), block_size, align).payload();
+                    }
+                }
             }
             if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(block_size, align) {
                 return ptr::null_mut();

@@ -40,15 +40,14 @@ pub(crate) const QUICK_MAX: usize = 65536;
 const STEP_LOG: u32 = 4;
 /// Classes per power of two. Measured on trial builds with `scripts/bench --only growheap,floor
 /// --workloads random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds
-/// 100`: random-actions in both modes (alloc+dealloc / with realloc), fuel per action, pages on
-/// the benchmark's sequence and mean pages over seeds 1 to 100. With 8 blocks per class, 4
-/// classes gave 446.0 / 1028.7 fuel, 35 / 45 pages and 42.78 / 34.48 mean pages; 8 gave 440.6 /
-/// 1053.8, 34 / 45 and 41.06 / 33.26; 16 gave 452.2 / 1119.4, 33 / 42 and 40.11 / 32.80.
-/// Without quick lists: 523.4 / 1215.0, 31 / 39 and 38.76 / 31.00. 16 costs the fewest pages.
-/// With 4 blocks per class, 16 gave 443.5 / 1089.9, 33 / 43 and 40.17 / 32.65, and 32 gave
-/// 475.5 / 1162.6, 32 / 44 and 39.76 / 32.61. With [`FLUSH_MARGIN`] and `SPLIT_MIN` 128, 8 gave
-/// 452.1 / 1071.2, 33 / 43 and 40.53 / 32.60, against 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92
-/// for 16.
+/// 100`: random-actions in both modes (alloc+dealloc / with realloc), fuel per action, pages on the
+/// benchmark's sequence and mean pages over seeds 1 to 100. With 8 blocks per class, 4 classes gave
+/// 446.0 / 1028.7 fuel, 35 / 45 pages and 42.78 / 34.48 mean pages; 8 gave 440.6 / 1053.8, 34 / 45
+/// and 41.06 / 33.26; 16 gave 452.2 / 1119.4, 33 / 42 and 40.11 / 32.80. Without quick lists:
+/// 523.4 / 1215.0, 31 / 39 and 38.76 / 31.00. 16 costs the fewest pages. With 4 blocks per class,
+/// 16 gave 443.5 / 1089.9, 33 / 43 and 40.17 / 32.65, and 32 gave 475.5 / 1162.6, 32 / 44 and
+/// 39.76 / 32.61. With [`FLUSH_MARGIN`] (then 32 KiB) and `SPLIT_MIN` 128, 8 gave 452.1 / 1071.2,
+/// 33 / 43 and 40.53 / 32.60, against 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92 for 16.
 pub(crate) const CLASSES_PER_DOUBLING: usize = 1 << STEP_LOG;
 /// The smallest block of the coalescing tier is a granule or more: classes start at its power.
 const FIRST_LOG: u32 = GRANULE.trailing_zeros();
@@ -80,14 +79,15 @@ const CLASS_SLOTS: usize = (CLASS_COUNT + 1).next_power_of_two();
 /// turned off, 547.9 / 966.0, 46 / 50, 40.03 / 37.12. With frees merging too, below a margin of
 /// their own while the allocation side kept 32 KiB: 16 KiB gave 446.2 / 853.9, 47 / 51, 40.65 /
 /// 37.73 and 40 / 12; 32 KiB 446.9 / 856.7, 47 / 51, 40.41 / 37.55 and 56 / 15; 64 KiB 448.0 /
-/// 873.1, 47 / 51, 40.20 / 37.16 and 67 / 33; 128 KiB 451.5 / 877.9, 47 / 51, 40.08 / 37.13
-/// and 78 / 37; 256 KiB 457.8 / 889.9, 46 / 51, 40.04 / 37.15 and 81 / 38; 1 MiB 507.5 /
-/// 946.4, 46 / 51, 40.05 / 37.12 and 79 / 39. One margin for both ends: 64 KiB gave 446.8 /
-/// 858.3, 47 / 51, 40.11 / 37.21 and 75 / 30; 128 KiB gives 452.5 / 868.1, 46 / 50, 39.99 /
-/// 37.14 and 85 / 35: as few pages as the lists turned off, for a tenth of the fuel that turning
-/// them off costs (a sixth with realloc). Small
-/// objects and page churn moved by less than 4 fuel per step, wee_alloc #106's loop by 1, and
-/// talc #51's ratchet fell from 705.8 to 694.8. Ten alternating rounds of `growheap-bench loop
+/// 873.1, 47 / 51, 40.20 / 37.16 and 67 / 33; 128 KiB 451.5 / 877.9, 47 / 51, 40.08 / 37.13 and
+/// 78 / 37; 256 KiB 457.8 / 889.9, 46 / 51, 40.04 / 37.15 and 81 / 38; 1 MiB 507.5 / 946.4, 46 /
+/// 51, 40.05 / 37.12 and 79 / 39. One margin for both ends: 64 KiB gave 446.8 / 858.3, 47 / 51,
+/// 40.11 / 37.21 and 75 / 30; 128 KiB gave 452.5 / 868.1, 46 / 50, 39.99 / 37.14 and 85 / 35: as
+/// few pages as the lists turned off, for a tenth of the fuel that turning them off costs (a sixth
+/// with realloc). With the shrink rule that followed (`refit` in `resize.rs`), the code gives
+/// 452.5 / 850.5, 46 / 50, 39.99 / 36.79 and 85 / 66. Small objects and page churn moved by less
+/// than 4 fuel per step, wee_alloc #106's loop by 1, and talc #51's ratchet fell from 705.8 to
+/// 694.8. Ten alternating rounds of `growheap-bench loop --wasm GUEST
 /// --workload W --runs 20 --instances 3` on the code, the builds with one margin of 64 and 128
 /// KiB, the one that merged frees below 256 KiB, and talc, put them at 1.016×, 1.001× and
 /// 0.976× the code's speed without realloc, and 0.992×, 0.990× and 0.981× with it.
@@ -100,8 +100,9 @@ pub(crate) const FLUSH_MARGIN: usize = 128 * 1024;
 /// 459.4 / 1114.3 fuel, 33 / 42 pages and 40.36 / 32.65 mean pages; 3 gave 449.1 / 1100.9, 33 /
 /// 42 and 40.26 / 32.58; 4 gave 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65; 8 gave 452.2 /
 /// 1119.4, 33 / 42 and 40.11 / 32.80; 16 gave 463.4 / 1127.2, 32 / 43 and 40.08 / 32.77. With
-/// [`FLUSH_MARGIN`] and `SPLIT_MIN` 128: 3 gave 455.4 / 1101.6, 32 / 43 and 39.67 / 31.86; 4 give
-/// 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92; 8 gave 460.5 / 1133.6, 32 / 41 and 39.63 / 31.96.
+/// [`FLUSH_MARGIN`] at 32 KiB and `SPLIT_MIN` 128, on the workload before its correction of
+/// 2026-12-03: 3 gave 455.4 / 1101.6, 32 / 43 and 39.67 / 31.86; 4 gave 448.4 / 1106.2, 32 / 42
+/// and 39.59 / 31.92; 8 gave 460.5 / 1133.6, 32 / 41 and 39.63 / 31.96.
 /// Fewer blocks per class mean fewer hits, more hold more blocks unmerged, which makes each flush
 /// dearer.
 pub(crate) const QUICK_PER_CLASS: u8 = 4;

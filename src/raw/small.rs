@@ -25,20 +25,20 @@ pub(crate) const SMALL_ALIGN: usize = 8;
 /// action (38.75 mean pages over 40 seeds both ways, `growheap-profile seeds`).
 ///
 /// Measured again with the quick lists (2026-11-25), in wall-clock time too: five alternating
-/// rounds of `growheap-bench loop --workload small-objects --runs 10 --instances 3` on trial
-/// builds put small objects at 1.066× the speed of this code with no small tier at all; up to
-/// 128 bytes at 1.046× with 2 KiB slabs and 1.013× with 4 KiB slabs; up to 256 bytes at 1.102×
-/// with 2 KiB slabs and 1.084× with 4 KiB slabs; talc ran at 1.156×. Up to 256 bytes in 2 KiB slabs, small objects cost 2072.7
-/// fuel per object instead of 2194.6 but grew 28 pages instead of 27, and random-actions cost
-/// 451.7 / 1105.4 fuel per action instead of 446.8 / 1102.1, for 39.84 / 32.10 mean pages over
-/// seeds 1 to 100 instead of 39.59 / 31.92 (`scripts/bench --only growheap,floor --workloads
-/// random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds 100`). In
-/// six alternating rounds of `loop` it ran random-actions at 1.000× and 0.98× this code's speed.
-/// Part of the small-objects gain is not the allocator's: the workload's own functions are
+/// rounds of `growheap-bench loop --wasm GUEST --workload small-objects --runs 10 --instances 3` on
+/// trial builds put small objects at 1.066× the speed of this code with no small tier at all; up to
+/// 128 bytes at 1.046× with 2 KiB slabs and 1.013× with 4 KiB slabs; up to 256 bytes at 1.102× with
+/// 2 KiB slabs and 1.084× with 4 KiB slabs; talc ran at 1.156×. Up to 256 bytes in 2 KiB slabs,
+/// small objects cost 2072.7 fuel per object instead of 2194.6 but grew 28 pages instead of 27, and
+/// random-actions cost 451.7 / 1105.4 fuel per action instead of 446.8 / 1102.1, for 39.84 / 32.10
+/// mean pages over seeds 1 to 100 instead of 39.59 / 31.92 (`scripts/bench --only growheap,floor
+/// --workloads random-actions,random-actions-realloc,small-objects --runs 1 --instances 1 --seeds
+/// 100`). In six alternating rounds of `loop` it ran random-actions at 1.000× and 0.98× this code's
+/// speed. Part of the small-objects gain is not the allocator's: the workload's own functions are
 /// inlined differently in each build. Under `perf` (`loop --runs 20 --instances 3`, 5 kHz) the
 /// allocator's functions took 197 samples against 268 here, half of the difference in the whole
-/// module's (1,541 against 1,685). The pages and the fuel of random-actions kept 128 bytes and
-/// 1 KiB.
+/// module's (1,541 against 1,685). The pages and the fuel of random-actions kept 128 bytes and 1
+/// KiB.
 pub(crate) const SMALL_MAX: usize = 128;
 /// Number of size classes: one per 8 bytes.
 pub(crate) const CLASS_COUNT: usize = SMALL_MAX / SMALL_ALIGN;

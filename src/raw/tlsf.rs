@@ -3,8 +3,8 @@
 //! Sizes below [`LINEAR_LIMIT`] get one list per [`GRANULE`]. Above it, each power of two is cut
 //! into [`SL_COUNT`] lists. A search looks at the first few blocks of the request's own list,
 //! then takes the head of the first non-empty list above it, where every block fits: a few bit
-//! operations, never a scan. The one walk is for a request aligned above the granule, before
-//! memory grows ([`FreeIndex::take_aligned`]).
+//! operations, never a scan. The one walk comes last, before memory grows
+//! ([`FreeIndex::take_aligned`]).
 
 use super::aligned_with_gap;
 use super::block::{Block, GRANULE};
@@ -13,20 +13,21 @@ use core::ptr;
 /// log2 of the number of second-level lists per power of two: 5 at most, for the `u32` bitmaps.
 /// Measured as for `SPLIT_MIN` (in `raw.rs`), before the quick lists: 4 gave 36.060 / 31.000 mean
 /// pages, 31 / 40 pages on the benchmark's sequence and 522.1 / 1211.9 fuel, against 35.990 /
-/// 31.000, 31 / 39 and 523.4 / 1215.0 for 5. With them: 4 gave 445.0 / 1092.2 fuel, 33 / 43
-/// pages and 40.16 / 32.53 mean pages, against 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65. With
-/// the lists' margin and `SPLIT_MIN` 128: 4 gave 446.4 / 1108.2, 33 / 42 and 39.52 / 31.88,
-/// against 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92.
+/// 31.000, 31 / 39 and 523.4 / 1215.0 for 5. With them: 4 gave 445.0 / 1092.2 fuel, 33 / 43 pages
+/// and 40.16 / 32.53 mean pages, against 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65. With the lists'
+/// margin (then 32 KiB) and `SPLIT_MIN` 128, on the workload before its correction of 2026-12-03: 4
+/// gave 446.4 / 1108.2, 33 / 42 and 39.52 / 31.88, against 448.4 / 1106.2, 32 / 42 and 39.59 /
+/// 31.92.
 const SL_LOG: u32 = 5;
 /// Blocks of a request's own list looked at before the search rounds up. Measured as for
 /// `SPLIT_MIN`, before the quick lists: 1 gave 36.030 / 30.975 mean pages, 31 / 40 pages and
-/// 523.3 / 1217.8 fuel; 2 gave 36.025 / 31.040, 31 / 39 and 523.3 / 1214.8; 4 gave 35.990 /
-/// 31.000, 31 / 39 and 523.4 / 1215.0; 8 (and 16) gave 36.000 / 31.000, 31 / 39 and 527.6 /
-/// 1219.9. With them: 1 gave 445.2 / 1094.5 fuel, 33 / 42 pages and 40.19 / 32.69 mean pages; 4
-/// gave 443.5 / 1088.4, 33 / 43 and 40.17 / 32.65; 8 gave 444.3 / 1089.8, 33 / 43 and 40.21 /
-/// 32.65. With the lists' margin and `SPLIT_MIN` 128: 1 gave 452.0 / 1116.2, 32 / 41 and 39.55 /
-/// 31.94; 4 give 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92; 8 gave 449.2 / 1104.7, 32 / 42 and
-/// 39.61 / 31.93.
+/// 523.3 / 1217.8 fuel; 2 gave 36.025 / 31.040, 31 / 39 and 523.3 / 1214.8; 4 gave 35.990 / 31.000,
+/// 31 / 39 and 523.4 / 1215.0; 8 (and 16) gave 36.000 / 31.000, 31 / 39 and 527.6 / 1219.9. With
+/// them: 1 gave 445.2 / 1094.5 fuel, 33 / 42 pages and 40.19 / 32.69 mean pages; 4 gave 443.5 /
+/// 1088.4, 33 / 43 and 40.17 / 32.65; 8 gave 444.3 / 1089.8, 33 / 43 and 40.21 / 32.65. With the
+/// lists' margin (then 32 KiB) and `SPLIT_MIN` 128, on the workload before its correction: 1 gave
+/// 452.0 / 1116.2, 32 / 41 and 39.55 / 31.94; 4 gave 448.4 / 1106.2, 32 / 42 and 39.59 / 31.92; 8
+/// gave 449.2 / 1104.7, 32 / 42 and 39.61 / 31.93.
 const OWN_LIST_TRIES: usize = 4;
 /// Second-level lists per power of two.
 const SL_COUNT: usize = 1 << SL_LOG;
@@ -152,20 +153,15 @@ impl FreeIndex {
         Some((f, self.second_level[f].trailing_zeros() as usize % SL_COUNT))
     }
 
-    /// Whether a free block of at least `size` exists.
-    pub(crate) fn has_fitting(&self, size: usize) -> bool {
-        let (f, s) = list_of(size);
-        // SAFETY: a list head is null or a listed free block.
-        let on_own_list = unsafe { first_fitting_from(self.heads[f][s], size) };
-        !on_own_list.is_null() || self.list_above(f, s).is_some()
-    }
-
     /// Take a free block of at least `size` off its list: its payload, or null if there is none
-    /// (null rather than `Option<Block>`, which wasm would return through memory).
+    /// among the first few of the request's own list and the lists above it (null rather than
+    /// `Option<Block>`, which wasm would return through memory).
     ///
     /// The request's own list holds blocks both smaller and larger than `size`; the first few
     /// are tried before rounding up, so that a block freed with exactly this size is found
-    /// again (a rounded-up search would pass it by and cut fresh memory instead).
+    /// again (a rounded-up search would pass it by and cut fresh memory instead). The rest of the
+    /// own list is left to [`take_aligned`](Self::take_aligned), before memory grows: walked here,
+    /// every request that no list above serves would cost a visit of every block on it.
     ///
     /// # Safety
     /// The index holds only blocks that are free and owned by the heap.
@@ -188,13 +184,8 @@ impl FreeIndex {
                 node = block.links().0.read();
             }
         }
-        // Every block above the request's own list fits; a block on the own list that fits was
-        // taken above, unless it lay past the first few. With no list above, the rest of the own
-        // list is all that may fit.
-        let Some((f, s)) = self.list_above(f, s) else {
-            // SAFETY: `node` is null or a listed free block.
-            return unsafe { self.take_further(node, size) };
-        };
+        // Every block above the request's own list fits.
+        let Some((f, s)) = self.list_above(f, s) else { return ptr::null_mut() };
         let head = self.heads[f][s];
         // SAFETY: the head of a non-empty list is a listed free block; its next link and its
         // successor are valid.
@@ -208,26 +199,6 @@ impl FreeIndex {
         head
     }
 
-    /// Take the first block of at least `size` from `node` (null or a listed free block) on along
-    /// its list, or null: the blocks of the request's own list past the first few, when no list
-    /// above it holds a block. Memory must not grow while one of them fits, nor
-    /// [`has_fitting`](Self::has_fitting) promise a block that the allocation would not find.
-    ///
-    /// # Safety
-    /// As for [`take_fitting`](Self::take_fitting).
-    #[inline(never)]
-    unsafe fn take_further(&mut self, node: *mut u8, size: usize) -> *mut u8 {
-        // SAFETY: the caller gives a listed block or null; what is found is a listed free block,
-        // so its header is valid.
-        unsafe {
-            let found = first_fitting_from(node, size);
-            if !found.is_null() {
-                self.remove(Block(found), Block(found).size());
-            }
-            found
-        }
-    }
-
     /// Whether a free block holds `size` bytes at a payload aligned to `align` (see
     /// [`take_aligned`](Self::take_aligned)).
     pub(crate) fn has_aligned(&self, size: usize, align: usize) -> bool {
@@ -236,12 +207,14 @@ impl FreeIndex {
     }
 
     /// Take a free block that holds `size` bytes at a payload aligned to `align`, placed as
-    /// `aligned_with_gap` places it, or null. For a request aligned above the granule that
-    /// [`take_fitting`](Self::take_fitting) of its search size (`search_size` in `raw.rs`) found no
-    /// block for, before memory grows: that size has room to align the block wherever a free
-    /// block lies, but a smaller block may still hold it where it lies, as the space a freed block
-    /// of the same layout leaves does. Walks every block from the list of `size` up; after that
-    /// search none is as large as the search size, so the walk ends below it.
+    /// `aligned_with_gap` places it, or null: the last search before memory grows, after
+    /// [`take_fitting`](Self::take_fitting) of the request's search size (`search_size` in
+    /// `raw.rs`) found nothing. Walks every block from the list of `size` up. That finds the blocks
+    /// of the request's own list past the first few, which `take_fitting` does not look at, and,
+    /// for an alignment above the granule, a block smaller than the search size that still holds
+    /// the block where it lies, as the space a freed block of the same layout leaves does. After
+    /// `take_fitting`, no list above the search size's own one holds a block, so the walk ends at
+    /// that list.
     ///
     /// # Safety
     /// As for [`take_fitting`](Self::take_fitting).
@@ -302,20 +275,6 @@ impl FreeIndex {
     pub(crate) fn list_for(size: usize) -> (usize, usize) {
         list_of(size)
     }
-}
-
-/// The first block of at least `size` bytes from `node` on along its list, or null.
-///
-/// # Safety
-/// `node` is null or a block on a list of the index, whose blocks are free blocks of the heap.
-unsafe fn first_fitting_from(mut node: *mut u8, size: usize) -> *mut u8 {
-    // SAFETY: listed blocks are free blocks of the heap: header and links are valid.
-    unsafe {
-        while !node.is_null() && Block(node).size() < size {
-            node = Block(node).links().0.read();
-        }
-    }
-    node
 }
 
 /// Whether a free block at `payload` of `block_size` bytes holds `size` bytes at the payload

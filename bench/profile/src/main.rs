@@ -26,8 +26,12 @@
 //! growheap-profile moves
 //!     reallocs that moved their block, and the bytes they copied, for growheap and talc; and
 //!     the moves among grows, among shrinks to more than half, and among shrinks to half or less
+//! growheap-profile long-list
+//!     the time of an allocation that no block on its free list fits, against that list's length,
+//!     for growheap and talc
 //! ```
 
+mod long_list;
 mod moves;
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -315,9 +319,10 @@ fn main() -> ExitCode {
         Some("growths") => growths(),
         Some("classes") => classes(count),
         Some("moves") => moves::moves(),
+        Some("long-list") => long_list::long_list(),
         _ => {
             eprintln!(
-                "usage: growheap-profile run [--realloc] [--talc | --floor] [--runs N] | seeds [--realloc] [N] | bench-pages | ratchet | growths | classes [N] | moves"
+                "usage: growheap-profile run [--realloc] [--talc | --floor] [--runs N] | seeds [--realloc] [N] | bench-pages | ratchet | growths | classes [N] | moves | long-list"
             );
             return ExitCode::FAILURE;
         }
