@@ -154,6 +154,37 @@ fn growing_by_realloc_extends_in_place_at_the_top() {
     }
 }
 
+#[test]
+fn growing_by_realloc_takes_the_neighbour_behind_while_it_waits_on_a_quick_list() {
+    for mut heap in both_starts(64) {
+        // Fresh memory lasts, so freed blocks wait on quick lists, where they look in use.
+        assert!(heap.reserve(PLENTY_FRESH));
+        let pages = heap.stats().pages_grown;
+        let block = heap.alloc(2000, 8).unwrap();
+        let kept = heap.alloc(3000, 8).unwrap();
+        let free = heap.alloc(1000, 8).unwrap();
+        let _pin = heap.alloc(1000, 8).unwrap();
+        heap.dealloc(free);
+        heap.trim();
+        heap.dealloc(kept);
+        let before = heap.validate();
+        assert_eq!((before.kept_blocks, before.free_blocks), (1, 1), "{before:?}");
+        // `Checked` verifies that the kept bytes came along.
+        assert_eq!(heap.realloc(block, 4000).unwrap(), block, "grown into the kept neighbour");
+        let after = heap.validate();
+        assert_eq!(after.kept_blocks, 0, "{after:?}");
+        // The rest of the kept block merged with the free block behind it: one free block, larger
+        // by the kept block's 3,008 bytes (3,000 and a header, rounded to 16) less the 2,000 the
+        // block grew by.
+        assert_eq!(after.free_blocks, 1, "{after:?}");
+        assert_eq!(after.free_bytes, before.free_bytes + 3008 - 2000, "{after:?}");
+        // That free block is behind the block too, and is taken as before.
+        assert_eq!(heap.realloc(block, 6000).unwrap(), block, "grown into the free neighbour");
+        assert_eq!(heap.stats().pages_grown, pages, "nothing grew");
+        heap.free_all();
+    }
+}
+
 /// Blocks kept around a free hole of `hole_size` bytes, then a 20,000-byte block that is not at
 /// the top: the hole, the big block and the pages grown so far.
 fn hole_and_big_block(heap: &mut Checked, hole_size: usize) -> (*mut u8, *mut u8, usize) {

@@ -9,13 +9,14 @@
 //! it whole.
 //!
 //! A block on a quick list still looks in use to its neighbours, so it is never merged while it
-//! waits. Before memory grows, and before fresh memory runs low ([`FLUSH_MARGIN`]), the heap
-//! empties every quick list into the coalescing tier (`RawHeap::flush_quick`), so that growth
-//! still happens only when no free block fits; so does `trim`. While fresh memory is low, a freed
-//! block is not kept at all: it merges at once. Each class keeps at most
-//! [`QUICK_PER_CLASS`] blocks; a free past that goes to the coalescing tier at once. Turned off
-//! (`GrowHeap::quick_lists(false)`), the lists keep no block: every free merges at once, even
-//! while fresh memory lasts.
+//! waits; only a `realloc` that grows the block in front of it takes it, whole or in part
+//! ([`QuickLists::take_kept`]). Before memory grows, and before fresh memory runs low
+//! ([`FLUSH_MARGIN`]), the heap empties every quick list into the coalescing tier
+//! (`RawHeap::flush_quick`), so that growth still happens only when no free block fits; so does
+//! `trim`. While fresh memory is low, a freed block is not kept at all: it merges at once. Each
+//! class keeps at most [`QUICK_PER_CLASS`] blocks; a free past that goes to the coalescing tier at
+//! once. Turned off (`GrowHeap::quick_lists(false)`), the lists keep no block: every free merges at
+//! once, even while fresh memory lasts.
 //!
 //! Classes split each power of two into [`CLASSES_PER_DOUBLING`] steps. A block of size `s`
 //! waits on the list of the largest class bound at or below `s`; a request of `b` bytes looks on
@@ -231,6 +232,37 @@ impl QuickLists {
         self.counts[class] -= 1;
         self.total -= 1;
         head
+    }
+
+    /// Take `block`, a kept block of `size` bytes, off its list if it waits there: whether it did.
+    /// For a `realloc` that grows its block into the neighbour behind it, which looks in use while
+    /// it waits. Only the neighbour's class list is read, at most [`QUICK_PER_CLASS`] blocks.
+    ///
+    /// # Safety
+    /// `block` is a block of the coalescing tier (in use, or waiting here) of `size` bytes, and
+    /// the lists hold only blocks kept by [`push`](Self::push) and not taken since.
+    pub(crate) unsafe fn take_kept(&mut self, block: *mut u8, size: usize) -> bool {
+        // The end marker of a sealed region (size 0) and blocks too large to keep are on no list.
+        if !(GRANULE..self.keep_below).contains(&size) {
+            return false;
+        }
+        let class = class_at_or_below(size);
+        let mut link: *mut *mut u8 = &mut self.heads[class];
+        // SAFETY: `link` is the class's head or the first word of a kept block, which holds the
+        // link to the next one, and the list ends in null; unlinking `block` writes only the
+        // link that pointed to it.
+        unsafe {
+            while !(*link).is_null() {
+                if *link == block {
+                    *link = block.cast::<*mut u8>().read();
+                    self.counts[class] -= 1;
+                    self.total -= 1;
+                    return true;
+                }
+                link = (*link).cast();
+            }
+        }
+        false
     }
 
     /// Take off the whole list of the lowest class at or above `from` that holds a block: that

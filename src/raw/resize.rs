@@ -1,5 +1,6 @@
-//! `realloc` in place where it can be: shrinking, growing into fresh memory or into the free
-//! block behind, and moving a block that shrinks while fresh memory is low.
+//! `realloc` in place where it can be: shrinking, growing into fresh memory or into the block
+//! behind when it is free or waits on a quick list, and moving a block that shrinks while fresh
+//! memory is low.
 
 use super::RawHeap;
 use super::block::{Block, MIN_BLOCK, block_size_for};
@@ -63,16 +64,28 @@ impl<S: PageSource> RawHeap<S> {
                 self.raise_top(block.payload().wrapping_add(wanted));
                 return block.payload();
             }
-            if next.is_free() && size + next.size() >= wanted {
-                let next_size = next.size();
-                self.free_index.remove(next, next_size);
+            // The block behind is taken if it is free, or if it waits on a quick list, where it
+            // looks in use (see `QuickLists::take_kept`).
+            let (next_size, next_free) = (next.size(), next.is_free());
+            if size + next_size >= wanted && (next_free || self.quick.take_kept(next.payload(), next_size)) {
+                if next_free {
+                    self.free_index.remove(next, next_size);
+                }
                 let total = size + next_size;
                 let rest = total - wanted;
                 if rest >= MIN_BLOCK {
                     block.set_used(wanted, block.prev_is_free());
                     let tail = block.next();
-                    tail.set_free(rest);
-                    self.free_index.insert(tail, rest);
+                    if next_free {
+                        // A free block has no free neighbour: the rest is a free block as it is.
+                        tail.set_free(rest);
+                        self.free_index.insert(tail, rest);
+                    } else {
+                        // A kept block may have a free block behind it: freed, the rest merges
+                        // with it.
+                        tail.set_used(rest, false);
+                        self.free_large(tail);
+                    }
                 } else {
                     block.set_used(total, block.prev_is_free());
                     block.next().set_prev_free(false);
