@@ -43,10 +43,12 @@ pub struct InitialMemory {
     pub claimable_start: *mut u8,
     /// End of the initial memory: the heap may claim `[claimable_start, end)`. On targets where
     /// someone else owns that space (wasi-libc's malloc on `wasm32-wasip1`) this equals
-    /// `claimable_start`, and the heap claims nothing.
+    /// `claimable_start`, and the heap claims nothing. An initial memory that fills the address
+    /// space (4 GiB on wasm32) ends where no address is; `end` then stops short of that end (16
+    /// bytes short for [`WasmMemory`]), while `pages` counts all of it.
     pub end: *mut u8,
-    /// Number of pages the module's memory had at instantiation. Growth found beyond it that the
-    /// heap did not make is counted as foreign.
+    /// Number of pages the module's memory had at instantiation, even when they fill the address
+    /// space. Growth found beyond it that the heap did not make is counted as foreign.
     pub pages: PageCount,
 }
 

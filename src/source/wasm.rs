@@ -17,7 +17,9 @@ use super::{InitialMemory, PageCount, PageSource};
 /// - `wasm32-unknown-unknown` and `wasm64-unknown-unknown`: the heap claims
 ///   `[__heap_base, __heap_end)`, the free space that the linker leaves after static data in the
 ///   initial memory. Only the first heap to allocate claims it; a second `GrowHeap` in the same
-///   module starts on freshly grown pages.
+///   module starts on freshly grown pages. An initial memory of all 4 GiB of wasm32 ends at 2^32,
+///   which is no address: wasm-ld's `__heap_end` wraps to 0 there, and the heap claims the space
+///   up to 16 bytes before 2^32 instead.
 /// - any other wasm target (`wasm32-wasip1`, ...): libc's own `malloc` owns that space, so the
 ///   heap claims nothing there and starts on freshly grown pages.
 #[derive(Debug, Default)]
@@ -52,6 +54,15 @@ mod imp {
         static __heap_end: u8;
     }
 
+    /// Pages in a memory that fills the address space: 65,536 on wasm32 (4 GiB).
+    const ALL_PAGES: usize = usize::MAX / PAGE_SIZE + 1;
+
+    /// Where the heap's share of an initial memory that fills the address space ends. The memory
+    /// ends at 2^32 on wasm32, which is no address, so the share stops 16 bytes before it, as
+    /// `GrowHeap`'s memory grown to that end does (`end_of_growth` in src/raw/growth.rs): 16 is a
+    /// multiple of both heaps' granules, so every block ends at an address.
+    const LAST_END: usize = usize::MAX & !15;
+
     fn address(byte: usize) -> *mut u8 {
         core::ptr::with_exposed_provenance_mut(byte)
     }
@@ -60,10 +71,17 @@ mod imp {
         // Only the addresses of the linker symbols are used, never their contents.
         let heap_base = (&raw const __heap_base).addr();
         let heap_end = (&raw const __heap_end).addr();
-        let pages = PageCount(heap_end / PAGE_SIZE);
+        // wasm-ld gives an initial memory of the whole address space (on wasm32,
+        // `--initial-memory=4294967296`) a `__heap_end` of 2^32, which wraps to 0: the one case
+        // where it lies below `__heap_base`, since wasm-ld refuses an initial memory too small to
+        // hold the stack and static data. (Were those to fill all of it, `__heap_base` would wrap
+        // to 0 too: nothing is free then, and memory cannot grow, so no count depends on `pages`.)
+        let (end, pages) =
+            if heap_end < heap_base { (LAST_END, ALL_PAGES) } else { (heap_end, heap_end / PAGE_SIZE) };
         let first_claim = !INITIAL_CLAIMED.swap(true, Ordering::AcqRel);
-        let claimable_start = if cfg!(target_os = "unknown") && first_claim { heap_base } else { heap_end };
-        InitialMemory { claimable_start: address(claimable_start), end: address(heap_end), pages }
+        let claimable_start = if cfg!(target_os = "unknown") && first_claim { heap_base } else { end };
+        let (claimable_start, end) = (address(claimable_start), address(end));
+        InitialMemory { claimable_start, end, pages: PageCount(pages) }
     }
 
     pub fn size() -> PageCount {
@@ -106,10 +124,13 @@ mod imp {
     }
 }
 
-// SAFETY: on wasm32 and wasm64, the initial range comes from the linker's own symbols and
-// memory.grow hands out fresh, zero-filled pages (the core specification says so) that only this
-// module's memory.grow caller knows of; wasm memory never shrinks, and addresses are plain offsets
-// (no provenance). Off wasm nothing is ever handed out, so there is nothing to promise.
+// SAFETY: on wasm32 and wasm64, the initial range comes from the linker's own symbols: the free
+// space between static data and the end of the initial memory, or, where that end wrapped to 0 (an
+// initial memory of all 65,536 pages of wasm32), from `__heap_base` to 16 bytes before 2^32, all of
+// which that memory holds. memory.grow hands out fresh, zero-filled pages (the core specification
+// says so) that only this module's memory.grow caller knows of; wasm memory never shrinks, and
+// addresses are plain offsets (no provenance). Off wasm nothing is ever handed out, so there is
+// nothing to promise.
 unsafe impl PageSource for WasmMemory {
     /// `memory.grow` fills new pages with zeros (WebAssembly core specification, `memory.grow`).
     const GROWN_PAGES_ARE_ZERO: bool = true;

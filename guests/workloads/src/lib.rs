@@ -163,12 +163,15 @@ static FILLED: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 /// Allocate until memory cannot grow any more: blocks from 1 GiB down to 16 bytes, each size
 /// until the heap refuses it, the last byte of each written (so that the host commits little
 /// memory). On a wasm32 host that allows it, memory ends at 65,536 pages, the whole 32-bit
-/// address space; on wasm64, at the host's cap. Returns how many blocks are held.
+/// address space; on wasm64, at the host's cap. Returns how many blocks are held: 0, without
+/// trapping, when the heap has no memory even for the list of them.
 #[unsafe(no_mangle)]
 pub extern "C" fn fill_memory() -> i32 {
     let mut filled = FILLED.lock().expect("single-threaded");
     // Room for every block, taken before memory is full.
-    filled.reserve(256);
+    if filled.try_reserve(256).is_err() {
+        return 0;
+    }
     let mut size = 1 << 30;
     while size >= 16 {
         let layout = Layout::from_size_align(size, 16).expect("sizes up to 1 GiB are valid");

@@ -34,6 +34,16 @@ pub enum GuestKind {
     Refusal64,
     /// `growheap-guest-workloads` over `CompactHeap`, memory64 module.
     WorkloadsCompact64,
+    /// `growheap-guest-workloads`, plain module, with an initial memory of 65,536 pages, the whole
+    /// 32-bit address space (feature `initial-65536-pages`): wasm-ld's `__heap_end` wraps to 0.
+    WorkloadsInitialFull,
+    /// The same over `CompactHeap`.
+    WorkloadsCompactInitialFull,
+    /// The same as a wasip1 reactor, where the heap claims none of the initial memory.
+    WorkloadsReactorInitialFull,
+    /// `growheap-guest-workloads`, plain module, with an initial memory of 65,535 pages
+    /// (feature `initial-65535-pages`), the largest that `__heap_end` describes.
+    WorkloadsInitialAlmostFull,
 }
 
 impl GuestKind {
@@ -48,6 +58,25 @@ impl GuestKind {
             GuestKind::WorkloadsCompact => ("wasm32-unknown-unknown", "growheap_guest_workloads.wasm"),
             GuestKind::Refusal64 => (WASM64, "growheap_guest_refusal.wasm"),
             GuestKind::WorkloadsCompact64 => (WASM64, "growheap_guest_workloads.wasm"),
+            GuestKind::WorkloadsInitialFull
+            | GuestKind::WorkloadsCompactInitialFull
+            | GuestKind::WorkloadsInitialAlmostFull => {
+                ("wasm32-unknown-unknown", "growheap_guest_workloads.wasm")
+            }
+            GuestKind::WorkloadsReactorInitialFull => ("wasm32-wasip1", "growheap_guest_workloads.wasm"),
+        }
+    }
+
+    /// The features the workloads guest of this kind is built with, if it needs any.
+    fn workloads_features(self) -> Option<&'static str> {
+        match self {
+            GuestKind::WorkloadsCompact | GuestKind::WorkloadsCompact64 => Some("compact"),
+            GuestKind::WorkloadsInitialFull | GuestKind::WorkloadsReactorInitialFull => {
+                Some("initial-65536-pages")
+            }
+            GuestKind::WorkloadsCompactInitialFull => Some("compact,initial-65536-pages"),
+            GuestKind::WorkloadsInitialAlmostFull => Some("initial-65535-pages"),
+            _ => None,
         }
     }
 }
@@ -107,22 +136,23 @@ fn build_guests(target: &str, profile: &str) {
     built.insert((target.to_string(), profile.to_string()));
 }
 
-/// Build the workloads guest over `CompactHeap` for `target` in `profile` unless this process
-/// already did; its own target directory keeps it apart from the `GrowHeap` build. Returns that
-/// directory.
-fn build_compact_guest(target: &str, profile: &str) -> PathBuf {
-    static BUILT: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
-    let dir = guest_target_dir().join("compact");
+/// Build the workloads guest with `features` for `target` in `profile` unless this process
+/// already did; a target directory of its own for each set of features keeps it apart from the
+/// other builds (`compact` for the `CompactHeap` guest). Returns that directory.
+fn build_workloads_with(features: &str, target: &str, profile: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashSet<(String, String, String)>>> = Mutex::new(None);
+    let dir = guest_target_dir().join(features.replace(',', "+"));
     let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if built.get_or_insert_with(HashSet::new).insert((target.to_string(), profile.to_string())) {
+    let key = (features.to_string(), target.to_string(), profile.to_string());
+    if built.get_or_insert_with(HashSet::new).insert(key) {
         let mut command = cargo_build(target);
         command.env("CARGO_TARGET_DIR", &dir);
-        command.args(["-p", "growheap-guest-workloads", "--features", "compact"]);
+        command.args(["-p", "growheap-guest-workloads", "--features", features]);
         if profile == "release" {
             command.arg("--release");
         }
         let status = command.status().expect("cargo runs");
-        assert!(status.success(), "building the CompactHeap guest for {target} ({profile}) failed");
+        assert!(status.success(), "building the guest with {features} for {target} ({profile}) failed");
     }
     dir
 }
@@ -130,8 +160,8 @@ fn build_compact_guest(target: &str, profile: &str) -> PathBuf {
 /// The module of `kind` in `profile`, built if needed.
 pub fn guest_path(kind: GuestKind, profile: &str) -> PathBuf {
     let (target, file) = kind.target_and_file();
-    let dir = if let GuestKind::WorkloadsCompact | GuestKind::WorkloadsCompact64 = kind {
-        build_compact_guest(target, profile)
+    let dir = if let Some(features) = kind.workloads_features() {
+        build_workloads_with(features, target, profile)
     } else {
         build_guests(target, profile);
         guest_target_dir()

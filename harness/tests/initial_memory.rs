@@ -1,0 +1,82 @@
+//! An initial memory of 65,536 pages, the whole 32-bit address space (a module linked with
+//! `--initial-memory=4294967296`): wasm-ld's `__heap_end` is 2^32 there, which wraps to 0. Checked
+//! from the host: on `wasm32-unknown-unknown` both heaps serve all of it without growing, count no
+//! foreign pages, and see null without trapping once it is full; on `wasm32-wasip1`, where the
+//! heap claims none of the initial memory, it sees null at once. And the nearest initial memory
+//! that `__heap_end` describes, 65,535 pages, whose last page the heap grows.
+
+mod common;
+
+use common::{GuestKind, PROFILES, session};
+use growheap::PAGE_SIZE;
+use growheap_harness::{CallReport, Session};
+
+/// The most pages a 32-bit memory can have.
+const MAX_PAGES: u64 = 1 << 16;
+
+/// Bytes in 4 GiB, the whole 32-bit address space.
+const ADDRESS_SPACE: usize = 1 << 32;
+
+/// Fill memory, then free it all and allocate a mebibyte again; every call's checks pass, and
+/// memory ends full. Checks that the heap claimed all of the address space above its static data
+/// (about a mebibyte: the stack and the guest's data) and handed out all but less than two pages
+/// of it, and that the mebibyte fits without growing. Returns the filling call.
+fn fill_release_reuse(session: &mut Session, what: &str) -> CallReport {
+    let filled = session.call("fill_memory").unwrap();
+    filled.assert_passed();
+    let stats = &filled.stats;
+    assert!(filled.result_i32().unwrap() > 0, "{what}: nothing was allocated: {stats:?}");
+    assert_eq!(filled.pages_after, MAX_PAGES, "{what}: {stats:?}");
+    assert_eq!(stats.foreign_pages, 0, "{what}: the initial pages counted as foreign: {stats:?}");
+    assert!(stats.failed_grows > 0, "{what}: the heap was never refused: {stats:?}");
+    assert!(stats.heap_bytes > ADDRESS_SPACE - (2 << 20), "{what}: the heap claimed too little: {stats:?}");
+    assert!(stats.heap_bytes - stats.live_bytes < 2 * PAGE_SIZE, "{what}: handed out too little: {stats:?}");
+    let released = session.call("release_filled").unwrap();
+    released.assert_passed();
+    assert_eq!(released.result_i32(), filled.result_i32(), "{what}: not every block was freed");
+    let reused = session.call("retain_megabyte").unwrap();
+    reused.assert_passed();
+    assert_eq!(reused.stats.pages_grown, stats.pages_grown, "{what}: freed memory was not reused");
+    filled
+}
+
+#[test]
+fn an_initial_memory_of_4_gib_serves_allocations_without_growing() {
+    for kind in [GuestKind::WorkloadsInitialFull, GuestKind::WorkloadsCompactInitialFull] {
+        for profile in PROFILES {
+            let what = format!("{kind:?} ({profile})");
+            let mut session = session(kind, profile);
+            assert_eq!(session.guest.initial_pages, MAX_PAGES, "{what}: not linked with 4 GiB");
+            let filled = fill_release_reuse(&mut session, &what);
+            assert_eq!((filled.stats.grow_calls, filled.stats.pages_grown), (0, 0), "{what}: grew");
+        }
+    }
+}
+
+#[test]
+fn an_initial_memory_one_page_short_of_4_gib_serves_allocations_and_grows_the_last_page() {
+    for profile in PROFILES {
+        let what = format!("65,535 initial pages ({profile})");
+        let mut session = session(GuestKind::WorkloadsInitialAlmostFull, profile);
+        assert_eq!(session.guest.initial_pages, MAX_PAGES - 1, "{what}: not linked with 65,535 pages");
+        let filled = fill_release_reuse(&mut session, &what);
+        assert_eq!((filled.stats.grow_calls, filled.stats.pages_grown), (1, 1), "{what}");
+    }
+}
+
+#[test]
+fn wasip1_heap_beside_an_initial_memory_of_4_gib_sees_null_without_trapping() {
+    for profile in PROFILES {
+        let what = format!("wasip1 reactor ({profile})");
+        let mut session = session(GuestKind::WorkloadsReactorInitialFull, profile);
+        assert_eq!(session.guest.initial_pages, MAX_PAGES, "{what}: not linked with 4 GiB");
+        // wasi-libc's malloc owns the initial memory, and memory cannot grow: nothing is free.
+        let filled = session.call("fill_memory").unwrap();
+        filled.assert_passed();
+        let stats = &filled.stats;
+        assert_eq!(filled.result_i32(), Some(0), "{what}: {stats:?}");
+        assert!(stats.failed_grows > 0, "{what}: the heap was never refused: {stats:?}");
+        assert_eq!(stats.heap_bytes, 0, "{what}: claimed memory that wasi-libc owns: {stats:?}");
+        assert_eq!((stats.pages_grown, stats.foreign_pages), (0, 0), "{what}: {stats:?}");
+    }
+}
