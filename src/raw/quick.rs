@@ -85,13 +85,14 @@ const CLASS_SLOTS: usize = (CLASS_COUNT + 1).next_power_of_two();
 /// 51, 40.05 / 37.12 and 79 / 39. One margin for both ends: 64 KiB gave 446.8 / 858.3, 47 / 51,
 /// 40.11 / 37.21 and 75 / 30; 128 KiB gave 452.5 / 868.1, 46 / 50, 39.99 / 37.14 and 85 / 35: as
 /// few pages as the lists turned off, for a tenth of the fuel that turning them off costs (a sixth
-/// with realloc). With the shrink rule that followed (`refit` in `resize.rs`), the code gives
-/// 452.5 / 850.5, 46 / 50, 39.99 / 36.79 and 85 / 66. Small objects and page churn moved by less
-/// than 4 fuel per step, wee_alloc #106's loop by 1, and talc #51's ratchet fell from 705.8 to
-/// 694.8. Ten alternating rounds of `growheap-bench loop --wasm GUEST
-/// --workload W --runs 20 --instances 3` on the code, the builds with one margin of 64 and 128
-/// KiB, the one that merged frees below 256 KiB, and talc, put them at 1.016×, 1.001× and
-/// 0.976× the code's speed without realloc, and 0.992×, 0.990× and 0.981× with it.
+/// with realloc). With the shrink rule that followed (`refit` in `resize.rs`), the code gave
+/// 452.5 / 850.5, 46 / 50, 39.99 / 36.79 and 85 / 66; since a grow also takes a neighbour that
+/// waits on a quick list, with realloc it gives 819.3, 50, 36.84 and 60. Small objects and page
+/// churn moved by less than 4 fuel per step, wee_alloc #106's loop by 1, and talc #51's ratchet
+/// fell from 705.8 to 694.8. Ten alternating rounds of `growheap-bench loop --wasm GUEST --workload
+/// W --runs 20 --instances 3` on the code, the builds with one margin of 64 and 128 KiB, the one
+/// that merged frees below 256 KiB, and talc, put them at 1.016×, 1.001× and 0.976× the code's
+/// speed without realloc, and 0.992×, 0.990× and 0.981× with it.
 ///
 /// The sweeps of the allocation side alone, on the code and workload of before, are in
 /// `bench/trials/footprint.md`.

@@ -115,12 +115,13 @@ impl<S: PageSource> RawHeap<S> {
     /// footprint of 1.07. The code before gave 868.1, 50, 37.14 and 35. Moving only while fresh
     /// memory is low: at half or less 792.6, 50, 37.23 and 32; when the spare part is at least half
     /// the new size 805.6, 50, 36.99 and 51; at least a quarter 823.4, 51, 36.85 and 59; at any
-    /// shrink (the code) 850.5, 50, 36.79 and 66. At half or less, or at any shrink while fresh
-    /// memory is low: 930.0, 50, 36.79 and 66. Ten alternating rounds of `growheap-bench loop
-    /// --wasm GUEST --workload random-actions-realloc --runs 20 --instances 3` put moving at half
-    /// or less, moving when the spare part is at least half the new size, and the code at 1.025×,
-    /// 1.033× and 1.009× the speed of the code before, and talc at 1.092×. Earlier measurements of
-    /// the rule are in `bench/trials/realloc.md`.
+    /// shrink (the code, before a grow took a neighbour waiting on a quick list) 850.5, 50, 36.79
+    /// and 66. At half or less, or at any shrink while fresh memory is low: 930.0, 50, 36.79 and
+    /// 66. Ten alternating rounds of `growheap-bench loop --wasm GUEST --workload
+    /// random-actions-realloc --runs 20 --instances 3` put moving at half or less, moving when the
+    /// spare part is at least half the new size, and the code at 1.025×, 1.033× and 1.009× the
+    /// speed of the code before, and talc at 1.092×. Earlier measurements of the rule are in
+    /// `bench/trials/realloc.md`.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc); `block` is a live block of the coalescing tier, allocated
