@@ -36,6 +36,7 @@ impl WasmMemory {
 mod imp {
     use super::super::PAGE_SIZE;
     use super::{InitialMemory, PageCount};
+    use crate::{compact, raw};
     // The same intrinsics under two names; `wasm64` needs `feature(simd_wasm64)` (see lib.rs).
     #[cfg(target_arch = "wasm32")]
     use core::arch::wasm32 as wasm;
@@ -57,11 +58,16 @@ mod imp {
     /// Pages in a memory that fills the address space: 65,536 on wasm32 (4 GiB).
     const ALL_PAGES: usize = usize::MAX / PAGE_SIZE + 1;
 
+    /// The coarser of the two heaps' granules. Both are powers of two, so it is a multiple of
+    /// the other.
+    const COARSER_GRANULE: usize =
+        if raw::GRANULE > compact::GRANULE { raw::GRANULE } else { compact::GRANULE };
+
     /// Where the heap's share of an initial memory that fills the address space ends. The memory
-    /// ends at 2^32 on wasm32, which is no address, so the share stops 16 bytes before it, as
-    /// `GrowHeap`'s memory grown to that end does (`end_of_growth` in src/raw/growth.rs): 16 is a
-    /// multiple of both heaps' granules, so every block ends at an address.
-    const LAST_END: usize = usize::MAX & !15;
+    /// ends at 2^32 on wasm32, which is no address, so the share stops one coarser granule (16
+    /// bytes) before it, as `GrowHeap`'s memory grown to that end does (`end_of_growth` in
+    /// src/raw/growth.rs): every block of either heap then ends at an address.
+    const LAST_END: usize = usize::MAX & !(COARSER_GRANULE - 1);
 
     fn address(byte: usize) -> *mut u8 {
         core::ptr::with_exposed_provenance_mut(byte)
