@@ -57,7 +57,8 @@ impl<S: PageSource> CompactHeap<S> {
     /// memory return null and count in [`Stats::failed_grows`].
     #[must_use]
     pub const fn max_pages(mut self, pages: usize) -> Self {
-        self.heap.get_mut().limits_mut().max_pages = pages;
+        let heap = self.heap.get_mut();
+        heap.set_limits(Limits { max_pages: pages, ..heap.limits() });
         self
     }
 
@@ -65,7 +66,8 @@ impl<S: PageSource> CompactHeap<S> {
     /// [`GrowHeap::min_grow_pages`](crate::GrowHeap::min_grow_pages) does.
     #[must_use]
     pub const fn min_grow_pages(mut self, pages: usize) -> Self {
-        self.heap.get_mut().limits_mut().min_grow_pages = pages;
+        let heap = self.heap.get_mut();
+        heap.set_limits(Limits { min_grow_pages: pages, ..heap.limits() });
         self
     }
 

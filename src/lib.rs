@@ -64,7 +64,8 @@ impl<S: PageSource> GrowHeap<S> {
     /// memory return null and count in [`Stats::failed_grows`].
     #[must_use]
     pub const fn max_pages(mut self, pages: usize) -> Self {
-        self.heap.get_mut().limits_mut().max_pages = pages;
+        let heap = self.heap.get_mut();
+        heap.set_limits(Limits { max_pages: pages, ..heap.limits() });
         self
     }
 
@@ -75,7 +76,8 @@ impl<S: PageSource> GrowHeap<S> {
     /// run that grows measurably faster (README, "Benchmarks").
     #[must_use]
     pub const fn min_grow_pages(mut self, pages: usize) -> Self {
-        self.heap.get_mut().limits_mut().min_grow_pages = pages;
+        let heap = self.heap.get_mut();
+        heap.set_limits(Limits { min_grow_pages: pages, ..heap.limits() });
         self
     }
 

@@ -28,15 +28,34 @@ impl Limits {
 
 /// The growing side of a heap core.
 pub(crate) struct Grower {
-    pub(crate) limits: Limits,
+    /// The limits, each field XORed with that of [`Limits::NONE`]: a heap with no limits then
+    /// holds only zeros here, so that a `static` heap with the default settings is all zeros and
+    /// goes to `.bss`, where it takes no room in the module (`harness/tests/module_data.rs`).
+    limits_from_none: Limits,
     /// The page just past all memory the heap knows of: growth that starts beyond it was made by
     /// someone else.
     pub(crate) frontier: PageCount,
 }
 
+/// `limits` with each field XORed with that of [`Limits::NONE`]: its own inverse.
+const fn toggle_none(limits: Limits) -> Limits {
+    Limits {
+        max_pages: limits.max_pages ^ Limits::NONE.max_pages,
+        min_grow_pages: limits.min_grow_pages ^ Limits::NONE.min_grow_pages,
+    }
+}
+
 impl Grower {
     pub(crate) const fn new(limits: Limits) -> Self {
-        Grower { limits, frontier: PageCount(0) }
+        Grower { limits_from_none: toggle_none(limits), frontier: PageCount(0) }
+    }
+
+    pub(crate) const fn limits(&self) -> Limits {
+        toggle_none(self.limits_from_none)
+    }
+
+    pub(crate) const fn set_limits(&mut self, limits: Limits) {
+        self.limits_from_none = toggle_none(limits);
     }
 
     /// Whether memory still ends where the heap's memory does: nobody else grew it since.
@@ -55,10 +74,11 @@ impl Grower {
         stats: &mut Stats,
         needed: Option<PageCount>,
     ) -> Option<(PageCount, PageCount)> {
-        let allowed = self.limits.max_pages.saturating_sub(stats.pages_grown);
+        let limits = self.limits();
+        let allowed = limits.max_pages.saturating_sub(stats.pages_grown);
         let grown = match needed {
             Some(needed) if needed.0 <= allowed && needed.bytes().is_some() => {
-                let wanted = PageCount(needed.0.max(self.limits.min_grow_pages.min(allowed)));
+                let wanted = PageCount(needed.0.max(limits.min_grow_pages.min(allowed)));
                 match source.grow(wanted) {
                     Some(old) => Some((old, wanted)),
                     None if wanted > needed => {

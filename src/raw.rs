@@ -126,9 +126,14 @@ impl<S: PageSource> RawHeap<S> {
         }
     }
 
-    /// The limits, for `const` builders.
-    pub const fn limits_mut(&mut self) -> &mut Limits {
-        &mut self.grower.limits
+    /// The limits it grows within.
+    pub const fn limits(&self) -> Limits {
+        self.grower.limits()
+    }
+
+    /// Grow within `limits` from now on (for `const` builders).
+    pub const fn set_limits(&mut self, limits: Limits) {
+        self.grower.set_limits(limits);
     }
 
     /// Keep freed blocks under 64 KiB whole on quick lists for the next request of their size

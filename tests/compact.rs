@@ -121,7 +121,7 @@ fn refused_growth_gives_null_once_then_recovers() {
 #[test]
 fn the_page_cap_refuses_past_it() {
     let mut model = Model::unknown_like(64);
-    model.heap.limits_mut().max_pages = 3;
+    model.heap.set_limits(Limits { max_pages: 3, ..model.heap.limits() });
     let block = model.alloc(3 * PAGE_SIZE - 4096, 8).unwrap();
     let pages = model.heap.stats().pages_grown;
     assert_eq!(model.alloc(2 * PAGE_SIZE, 8), None);
@@ -154,7 +154,7 @@ fn a_step_the_host_refuses_falls_back_to_the_pages_needed() {
     assert_eq!((stats.failed_grows, stats.pages_grown, stats.grow_calls), (1, 1, 1), "{stats}");
     // A cap below the step: the heap grows what the cap leaves.
     let mut capped = Model::wasi_like(64).min_grow_pages(16);
-    capped.heap.limits_mut().max_pages = 5;
+    capped.heap.set_limits(Limits { max_pages: 5, ..capped.heap.limits() });
     assert!(capped.alloc(1000, 8).is_some());
     assert_eq!((capped.stats().pages_grown, capped.stats().failed_grows), (5, 0));
 }

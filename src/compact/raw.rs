@@ -95,9 +95,14 @@ impl<S: PageSource> CompactRaw<S> {
         }
     }
 
-    /// The limits, for `const` builders.
-    pub const fn limits_mut(&mut self) -> &mut Limits {
-        &mut self.grower.limits
+    /// The limits it grows within.
+    pub const fn limits(&self) -> Limits {
+        self.grower.limits()
+    }
+
+    /// Grow within `limits` from now on (for `const` builders).
+    pub const fn set_limits(&mut self, limits: Limits) {
+        self.grower.set_limits(limits);
     }
 
     /// The statistics so far.

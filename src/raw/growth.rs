@@ -76,6 +76,7 @@ impl<S: PageSource> RawHeap<S> {
             return;
         }
         self.started = true;
+        self.quick.open();
         let initial = self.source.initial();
         self.grower.frontier = initial.pages;
         let claimed = initial.end.addr().saturating_sub(initial.claimable_start.addr());

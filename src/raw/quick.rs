@@ -156,25 +156,44 @@ pub(crate) struct QuickLists {
     counts: [u8; CLASS_SLOTS],
     /// Blocks on all lists: zero means there is nothing to flush.
     total: usize,
-    /// Blocks of this size or more are neither kept nor looked for: [`QUICK_MAX`], or 0 when
-    /// the lists are turned off, so that neither a free nor an allocation works out a class.
+    /// Blocks of this size or more are neither kept nor looked for: [`QUICK_MAX`] once the lists
+    /// are open, 0 before (nothing is freed before the heap starts) and while they are turned
+    /// off, so that neither a free nor an allocation works out a class.
     keep_below: usize,
+    /// Whether [`open`](Self::open) ran.
+    opened: bool,
+    /// Whether the lists are turned off.
+    turned_off: bool,
 }
 
 impl QuickLists {
+    /// Lists that keep nothing until [`open`](Self::open). All zeros, so that a `static` heap
+    /// with the default settings is too (see `Grower`'s `limits_from_none` in `pages.rs`).
     pub(crate) const fn new() -> Self {
         QuickLists {
             heads: [ptr::null_mut(); CLASS_SLOTS],
             counts: [0; CLASS_SLOTS],
             total: 0,
-            keep_below: QUICK_MAX,
+            keep_below: 0,
+            opened: false,
+            turned_off: false,
         }
     }
 
-    /// Keep freed blocks (the default), or from now on refuse every block, so that each free
-    /// merges at once. Blocks already kept are no longer taken, and wait for the next flush.
+    /// Start keeping blocks, unless the lists are turned off; the heap calls it as it starts.
+    pub(crate) const fn open(&mut self) {
+        self.opened = true;
+        self.keep_below = if self.turned_off { 0 } else { QUICK_MAX };
+    }
+
+    /// Keep freed blocks once open (the default), or from now on refuse every block, so that
+    /// each free merges at once. Blocks already kept are no longer taken, and wait for the next
+    /// flush.
     pub(crate) const fn set_enabled(&mut self, enabled: bool) {
-        self.keep_below = if enabled { QUICK_MAX } else { 0 };
+        self.turned_off = !enabled;
+        if self.opened {
+            self.open();
+        }
     }
 
     /// Whether any block waits.
@@ -345,6 +364,34 @@ impl QuickLists {
 mod tests {
     use super::*;
 
+    /// Lists as the heap has them once it started.
+    fn open_lists() -> QuickLists {
+        let mut lists = QuickLists::new();
+        lists.open();
+        lists
+    }
+
+    #[test]
+    fn lists_keep_nothing_until_open_and_stay_off_if_turned_off_before() {
+        let mut block = [0usize; 4];
+        let block = block.as_mut_ptr().cast::<u8>();
+        // SAFETY: the block is a live local array of 32 bytes, unused otherwise.
+        unsafe {
+            let mut lists = QuickLists::new();
+            assert!(!lists.push(block, 32) && lists.is_empty());
+            lists.open();
+            assert!(lists.push(block, 32));
+            assert_eq!(lists.pop(32), block);
+
+            let mut off = QuickLists::new();
+            off.set_enabled(false);
+            off.open();
+            assert!(!off.push(block, 32) && off.is_empty());
+            off.set_enabled(true);
+            assert!(off.push(block, 32));
+        }
+    }
+
     #[test]
     fn every_block_on_the_list_a_request_reads_is_large_enough() {
         // Block sizes are multiples of the granule: the smallest and largest of each class.
@@ -390,7 +437,7 @@ mod tests {
 
     #[test]
     fn a_full_class_and_a_large_block_are_refused() {
-        let mut lists = QuickLists::new();
+        let mut lists = open_lists();
         let mut blocks = [[0usize; 4]; QUICK_PER_CLASS as usize + 1];
         for block in &mut blocks[..QUICK_PER_CLASS as usize] {
             // SAFETY: each block is a live local array of 32 bytes, unused otherwise.
@@ -419,7 +466,7 @@ mod tests {
 
     #[test]
     fn turned_off_lists_keep_nothing_and_give_what_they_held_to_the_next_flush() {
-        let mut lists = QuickLists::new();
+        let mut lists = open_lists();
         let mut blocks = [[0usize; 4]; 2];
         let [held, refused] = blocks.each_mut().map(|block| block.as_mut_ptr().cast::<u8>());
         // SAFETY: each block is a live local array of 32 bytes, unused otherwise.
@@ -445,7 +492,7 @@ mod tests {
         assert_eq!([classes[0], classes[1], classes[2], classes[4] % COUNTS_PER_GROUP], [0, 7, 8, 7]);
         assert!(classes.windows(2).all(|pair| pair[0] < pair[1]), "distinct classes, in order");
         let mut blocks = [[0usize; 4]; 10];
-        let mut lists = QuickLists::new();
+        let mut lists = open_lists();
         for (pair, &size) in blocks.chunks_mut(2).zip(sizes.iter().rev()) {
             for block in pair {
                 // SAFETY: each block is a live local array of 32 bytes, unused otherwise; `push`

@@ -48,7 +48,7 @@ impl CheckedCompact {
     /// Grow at least `pages` pages at a time.
     #[must_use]
     pub fn min_grow_pages(mut self, pages: usize) -> Self {
-        self.heap.limits_mut().min_grow_pages = pages;
+        self.heap.set_limits(Limits { min_grow_pages: pages, ..self.heap.limits() });
         self
     }
 

@@ -205,3 +205,16 @@ pub extern "C" fn release_filled() -> i32 {
     }
     count as i32
 }
+
+/// Where the heap's `static` lies, for the host's check that no data segment of the module
+/// covers it (`harness/tests/module_data.rs`).
+#[unsafe(no_mangle)]
+pub extern "C" fn heap_static_address() -> i32 {
+    (&raw const HEAP).addr() as i32
+}
+
+/// Bytes in the heap's `static` (see [`heap_static_address`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn heap_static_bytes() -> i32 {
+    size_of_val(&HEAP) as i32
+}
