@@ -87,7 +87,8 @@ const CLASS_SLOTS: usize = (CLASS_COUNT + 1).next_power_of_two();
 /// few pages as the lists turned off, for a tenth of the fuel that turning them off costs (a sixth
 /// with realloc). With the shrink rule that followed (`refit` in `resize.rs`), the code gave
 /// 452.5 / 850.5, 46 / 50, 39.99 / 36.79 and 85 / 66; since a grow also takes a neighbour that
-/// waits on a quick list, with realloc it gives 819.3, 50, 36.84 and 60. Small objects and page
+/// waits on a quick list, with realloc it gave 819.3, 50, 36.84 and 60 (and 823.2, 50, 36.81 once
+/// the heap's static moved to `.bss` and the heap 16 bytes up). Small objects and page
 /// churn moved by less than 4 fuel per step, wee_alloc #106's loop by 1, and talc #51's ratchet
 /// fell from 705.8 to 694.8. Ten alternating rounds of `growheap-bench loop --wasm GUEST --workload
 /// W --runs 20 --instances 3` on the code, the builds with one margin of 64 and 128 KiB, the one
