@@ -78,9 +78,10 @@ impl<S: PageSource> CompactHeap<S> {
 
     /// Grow memory now, unless a free block is large enough already, so that an allocation of
     /// `bytes` (alignment up to 8) can be served without growing. False if the growth was
-    /// refused. As [`GrowHeap::reserve`](crate::GrowHeap::reserve), it saves `memory.grow` calls
-    /// later, not the cost of the first writes to the new pages, and is a hint only where threads
-    /// share the heap (another thread may take the memory first).
+    /// refused, if `bytes` exceeds `isize::MAX`, or if the heap is busy (a call from inside it,
+    /// on single-threaded wasm). As [`GrowHeap::reserve`](crate::GrowHeap::reserve), it saves
+    /// `memory.grow` calls later, not the cost of the first writes to the new pages, and is a
+    /// hint only where threads share the heap (another thread may take the memory first).
     pub fn reserve(&self, bytes: usize) -> bool {
         // SAFETY: the heap's memory is only handed out through this allocator.
         self.call(Call::Other, |heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)

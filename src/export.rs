@@ -10,7 +10,8 @@
 //! - `growheap_epoch() -> u32` changes after every growth of memory made by the heap, so a JS
 //!   host can compare it before reusing a cached view of `memory.buffer`.
 //!
-//! Both report the [`GrowHeap`](crate::GrowHeap) that served the latest allocator call. Each
+//! Both report the heap ([`GrowHeap`](crate::GrowHeap) or [`CompactHeap`](crate::CompactHeap))
+//! that served the latest allocator call. Each
 //! call writes the snapshot words it changed (three at most); a call served by a different heap
 //! than the one before, and a call that grew memory, failed, or had a growth refused on its way to
 //! success, writes all ten fields.

@@ -41,7 +41,8 @@ pub struct GrowHeap<S: PageSource = WasmMemory> {
 }
 
 impl GrowHeap {
-    /// A heap over this module's memory that grows on demand, a page at a time, with no cap.
+    /// A heap over this module's memory that grows on demand, by as few pages as each request
+    /// needs, with no cap.
     #[must_use]
     pub const fn new() -> Self {
         Self::with_source(WasmMemory::new())
@@ -108,8 +109,9 @@ impl<S: PageSource> GrowHeap<S> {
 
     /// Grow memory now so that an allocation of `bytes` (alignment up to 8) can be served without
     /// growing. False if the growth was refused, if `bytes` exceeds `isize::MAX`, or if the heap is
-    /// busy (a call from inside it). This saves `memory.grow` calls later, not the cost of the
-    /// first writes to the new pages, which is paid when they happen (README, "Benchmarks"). Where
+    /// busy (a call from inside it, on single-threaded wasm; with threads that call deadlocks, see
+    /// README, "Drawbacks"). This saves `memory.grow` calls later, not the cost of the first
+    /// writes to the new pages, which is paid when they happen (README, "Benchmarks"). Where
     /// threads share the heap it is a hint only: another thread may take the memory first.
     pub fn reserve(&self, bytes: usize) -> bool {
         // SAFETY: the heap's memory is only handed out through this allocator.

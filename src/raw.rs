@@ -159,8 +159,14 @@ impl<S: PageSource> RawHeap<S> {
         &self.source
     }
 
-    /// The page source, mutably.
-    pub fn source_mut(&mut self) -> &mut S {
+    /// The page source, mutably (tests use it to misbehave as a host would: refuse a growth,
+    /// grow pages themselves).
+    ///
+    /// # Safety
+    /// The source must keep every page it has handed out where it is, for as long as the heap
+    /// lives: do not replace it, swap it or move out of it, since the heap's blocks point into
+    /// its memory.
+    pub unsafe fn source_mut(&mut self) -> &mut S {
         &mut self.source
     }
 

@@ -12,7 +12,8 @@ pub struct GrowEvent {
     pub new_pages: usize,
 }
 
-/// What the heap has done so far. Read it with [`GrowHeap::stats`](crate::GrowHeap::stats).
+/// What the heap has done so far. Read it with [`GrowHeap::stats`](crate::GrowHeap::stats) or
+/// [`CompactHeap::stats`](crate::CompactHeap::stats).
 ///
 /// If nobody else grows memory, `memory.size` in pages equals the module's initial pages plus
 /// `pages_grown`; when someone does, `foreign_pages` accounts for the rest (as of the heap's last
@@ -21,7 +22,9 @@ pub struct GrowEvent {
 pub struct Stats {
     /// Successful `memory.grow` calls made by this heap.
     pub grow_calls: u64,
-    /// Growth attempts refused: `memory.grow` returned -1, or `max_pages` was reached.
+    /// Growth attempts refused: `memory.grow` returned -1, `max_pages` was reached, or the
+    /// request needs more than any memory can hold (then no `memory.grow` is made). A larger
+    /// `min_grow_pages` step that is refused counts too, even when the smaller retry succeeds.
     pub failed_grows: u64,
     /// Pages obtained by this heap's successful `memory.grow` calls, in total.
     pub pages_grown: usize,

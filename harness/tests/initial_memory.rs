@@ -3,7 +3,9 @@
 //! from the host: on `wasm32-unknown-unknown` both heaps serve all of it without growing, count no
 //! foreign pages, and see null without trapping once it is full; on `wasm32-wasip1`, where the
 //! heap claims none of the initial memory, it sees null at once. And the nearest initial memory
-//! that `__heap_end` describes, 65,535 pages, whose last page the heap grows.
+//! that `__heap_end` describes, 65,535 pages, whose last page the heap grows. Last, an ordinary
+//! initial memory without std: on `wasm32v1-none` as on `wasm32-unknown-unknown` the heap serves
+//! its first block from the free space the linker leaves there.
 
 mod common;
 
@@ -78,5 +80,26 @@ fn wasip1_heap_beside_an_initial_memory_of_4_gib_sees_null_without_trapping() {
         assert!(stats.failed_grows > 0, "{what}: the heap was never refused: {stats:?}");
         assert_eq!(stats.heap_bytes, 0, "{what}: claimed memory that wasi-libc owns: {stats:?}");
         assert_eq!((stats.pages_grown, stats.foreign_pages), (0, 0), "{what}: {stats:?}");
+    }
+}
+
+/// No libc owns the free space after the static data of a guest without std, on `wasm32v1-none`
+/// as on `wasm32-unknown-unknown`: the heap takes it, and its first block grows no memory.
+#[test]
+fn without_std_the_first_block_comes_from_the_initial_memory() {
+    for kind in [GuestKind::Bare, GuestKind::BareV1None] {
+        for profile in PROFILES {
+            let what = format!("{kind:?} ({profile})");
+            let mut session = session(kind, profile);
+            let initial_bytes = session.guest.initial_pages * PAGE_SIZE as u64;
+            let report = session.call("allocate_small").unwrap();
+            report.assert_passed();
+            let stats = &report.stats;
+            let block = report.result_i32().map(|address| u64::from(address as u32));
+            assert!(block.is_some_and(|b| b > 0 && b < initial_bytes), "{what}: block at {block:?}");
+            assert_eq!((stats.grow_calls, stats.pages_grown), (0, 0), "{what}: grew: {stats:?}");
+            assert!(stats.heap_bytes > 0, "{what}: claimed none of the initial memory: {stats:?}");
+            assert_eq!(report.pages_after, session.guest.initial_pages, "{what}");
+        }
     }
 }

@@ -14,9 +14,9 @@ use super::{InitialMemory, PageCount, PageSource};
 /// into linear memory, and every byte of it is reachable from any pointer.
 ///
 /// The initial free space depends on the target:
-/// - `wasm32-unknown-unknown` and `wasm64-unknown-unknown`: the heap claims
-///   `[__heap_base, __heap_end)`, the free space that the linker leaves after static data in the
-///   initial memory. Only the first heap to allocate claims it; a second `GrowHeap` in the same
+/// - `wasm32-unknown-unknown`, `wasm64-unknown-unknown` and `wasm32v1-none`, which have no
+///   libc: the heap claims `[__heap_base, __heap_end)`, the free space that the linker leaves
+///   after static data in the initial memory. Only the first heap to allocate claims it; a second `GrowHeap` in the same
 ///   module starts on freshly grown pages. An initial memory of all 4 GiB of wasm32 ends at 2^32,
 ///   which is no address: wasm-ld's `__heap_end` wraps to 0 there, and the heap claims the space
 ///   up to 16 bytes before 2^32 instead.
@@ -85,7 +85,9 @@ mod imp {
         let (end, pages) =
             if heap_end < heap_base { (LAST_END, ALL_PAGES) } else { (heap_end, heap_end / PAGE_SIZE) };
         let first_claim = !INITIAL_CLAIMED.swap(true, Ordering::AcqRel);
-        let claimable_start = if cfg!(target_os = "unknown") && first_claim { heap_base } else { end };
+        // Without an operating system there is no libc whose `malloc` owns that space.
+        let no_libc = cfg!(any(target_os = "unknown", target_os = "none"));
+        let claimable_start = if no_libc && first_claim { heap_base } else { end };
         let (claimable_start, end) = (address(claimable_start), address(end));
         InitialMemory { claimable_start, end, pages: PageCount(pages) }
     }

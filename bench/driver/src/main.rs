@@ -11,13 +11,15 @@
 //! growheap-bench layouts --wasm DIR --pads N,N [--only A,B] [--workloads W,W] [--runs N]
 //!                        [--seeds N] [--out FILE] [--date DATE] [--command TEXT]
 //! growheap-bench meter --wasm DIR [--only A,B] [--workloads W,W] [--runs N]
+//! growheap-bench native-costs --callgrind FILE [--map FILE] [--top N]
 //! ```
 //!
 //! `loop` runs only the timed runs of one guest, for `perf` (see `hot_loop.rs`). `layouts`
 //! measures guests built with their static data padded, for the noise of a module's layout
 //! (see `layouts.rs`; `scripts/layouts` builds them). `meter` counts the fuel spent inside the
 //! allocator's calls in guests built to report them (see `meter.rs`; `scripts/meter` builds
-//! them).
+//! them). `native-costs` reads a callgrind profile of `loop` and sums its native instructions,
+//! mispredicted branches and cache misses by guest function (see `native_costs.rs`).
 //!
 //! With `GROWHEAP_PERFMAP` set in the environment, the engine that runs the timed runs writes
 //! `/tmp/perf-PID.map`, so that `perf report` names the guests' functions (see "Profiling the
@@ -32,6 +34,7 @@ mod hot_loop;
 mod layouts;
 mod measure;
 mod meter;
+mod native_costs;
 mod paired;
 mod report;
 mod seeds;
@@ -320,9 +323,12 @@ fn main() -> ExitCode {
         Some((command, rest)) if command == "loop" => finish(hot_loop::parse(rest), hot_loop::run),
         Some((command, rest)) if command == "layouts" => finish(layouts::parse(rest), layouts::run),
         Some((command, rest)) if command == "meter" => finish(meter::parse(rest), meter::run),
+        Some((command, rest)) if command == "native-costs" => finish(native_costs::parse(rest), |options| {
+            native_costs::run(options).map_err(|message| wasmtime::format_err!("{message}"))
+        }),
         _ => {
             eprintln!(
-                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] | growheap-bench loop --wasm FILE --workload W [options] | growheap-bench layouts --wasm DIR --pads N,N [options] | growheap-bench meter --wasm DIR [options] (see bench/README.md)"
+                "usage: growheap-bench list | growheap-bench run --wasm DIR [options] | growheap-bench loop --wasm FILE --workload W [options] | growheap-bench layouts --wasm DIR --pads N,N [options] | growheap-bench meter --wasm DIR [options] | growheap-bench native-costs --callgrind FILE [options] (see bench/README.md)"
             );
             ExitCode::from(2)
         }

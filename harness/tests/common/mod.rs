@@ -44,6 +44,10 @@ pub enum GuestKind {
     /// `growheap-guest-workloads`, plain module, with an initial memory of 65,535 pages
     /// (feature `initial-65535-pages`), the largest that `__heap_end` describes.
     WorkloadsInitialAlmostFull,
+    /// `growheap-guest-bare`, without std, as a plain module.
+    Bare,
+    /// `growheap-guest-bare` for `wasm32v1-none`, the target without std or post-MVP features.
+    BareV1None,
 }
 
 impl GuestKind {
@@ -64,6 +68,8 @@ impl GuestKind {
                 ("wasm32-unknown-unknown", "growheap_guest_workloads.wasm")
             }
             GuestKind::WorkloadsReactorInitialFull => ("wasm32-wasip1", "growheap_guest_workloads.wasm"),
+            GuestKind::Bare => ("wasm32-unknown-unknown", "growheap_guest_bare.wasm"),
+            GuestKind::BareV1None => (V1_NONE, "growheap_guest_bare.wasm"),
         }
     }
 
@@ -84,6 +90,9 @@ impl GuestKind {
 /// The memory64 target. Rust ships no standard library for it, so its guests are built with
 /// nightly cargo and `-Z build-std` (`scripts/test` installs nightly and its `rust-src`).
 const WASM64: &str = "wasm64-unknown-unknown";
+
+/// The target without std, on which only the bare guest builds.
+const V1_NONE: &str = "wasm32v1-none";
 
 /// Both profiles: every check runs on debug and on release guests.
 pub const PROFILES: [&str; 2] = ["debug", "release"];
@@ -123,10 +132,21 @@ fn build_guests(target: &str, profile: &str) {
     }
     let mut command = cargo_build(target);
     command.env("CARGO_TARGET_DIR", guest_target_dir());
-    command.args(["-p", "growheap-guest-workloads", "-p", "growheap-guest-refusal"]);
-    if target != WASM64 {
-        // The rogue guest calls `memory.grow` itself, through `core::arch::wasm32`.
-        command.args(["-p", "growheap-guest-rogue"]);
+    let guests: &[&str] = match target {
+        // Without std only the bare guest builds.
+        V1_NONE => &["growheap-guest-bare"],
+        // The rogue guest calls `memory.grow` itself and the bare one traps on panic, both
+        // through `core::arch::wasm32`, which memory64 lacks.
+        WASM64 => &["growheap-guest-workloads", "growheap-guest-refusal"],
+        _ => &[
+            "growheap-guest-workloads",
+            "growheap-guest-refusal",
+            "growheap-guest-rogue",
+            "growheap-guest-bare",
+        ],
+    };
+    for guest in guests {
+        command.args(["-p", guest]);
     }
     if profile == "release" {
         command.arg("--release");
