@@ -11,10 +11,9 @@
 //!   host can compare it before reusing a cached view of `memory.buffer`.
 //!
 //! Both report the heap ([`GrowHeap`](crate::GrowHeap) or [`CompactHeap`](crate::CompactHeap))
-//! that served the latest allocator call. Each
-//! call writes the snapshot words it changed (three at most); a call served by a different heap
-//! than the one before, and a call that grew memory, failed, or had a growth refused on its way to
-//! success, writes all ten fields.
+//! that served the latest allocator call. Each call writes the snapshot words it changed (three at
+//! most); a call served by a different heap than the one before, and a call that grew memory,
+//! failed, or had a growth refused on its way to success, writes all ten fields.
 
 pub use crate::stats::{SNAPSHOT_VERSION as LAYOUT_VERSION, SNAPSHOT_WORDS};
 use crate::{Call, Stats};

@@ -16,10 +16,10 @@ use super::{InitialMemory, PageCount, PageSource};
 /// The initial free space depends on the target:
 /// - `wasm32-unknown-unknown`, `wasm64-unknown-unknown` and `wasm32v1-none`, which have no
 ///   libc: the heap claims `[__heap_base, __heap_end)`, the free space that the linker leaves
-///   after static data in the initial memory. Only the first heap to allocate claims it; a second `GrowHeap` in the same
-///   module starts on freshly grown pages. An initial memory of all 4 GiB of wasm32 ends at 2^32,
-///   which is no address: wasm-ld's `__heap_end` wraps to 0 there, and the heap claims the space
-///   up to 16 bytes before 2^32 instead.
+///   after static data in the initial memory. Only the first heap to allocate claims it; a
+///   second `GrowHeap` in the same module starts on freshly grown pages. An initial memory of all
+///   4 GiB of wasm32 ends at 2^32, which is no address: wasm-ld's `__heap_end` wraps to 0 there,
+///   and the heap claims the space up to 16 bytes before 2^32 instead.
 /// - any other wasm target (`wasm32-wasip1`, ...): libc's own `malloc` owns that space, so the
 ///   heap claims nothing there and starts on freshly grown pages.
 #[derive(Debug, Default)]
