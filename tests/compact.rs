@@ -77,6 +77,18 @@ fn zero_sizes_get_distinct_blocks() {
 }
 
 #[test]
+fn an_initial_memory_with_less_than_a_granule_free_is_left_alone() {
+    // Half a granule between the heap base and the end of the initial memory: nothing to claim,
+    // and nothing counted in `heap_bytes` (the model checks every byte after each call).
+    let base = PAGE_SIZE - GRANULE / 2;
+    let mut model = Model::new(FakePages::new(1, 16, Some(base)), Some(base));
+    let block = model.alloc(100, 8).unwrap();
+    assert!(model.heap.source().offset_of(block) >= PAGE_SIZE, "cut from the initial memory");
+    assert_eq!(model.stats().heap_bytes, model.stats().pages_grown * PAGE_SIZE);
+    model.dealloc(block);
+}
+
+#[test]
 fn huge_sizes_fail_once_without_growing_or_wrapping() {
     let mut model = Model::unknown_like(16);
     for size in [isize::MAX as usize - PAGE_SIZE, isize::MAX as usize - 7, usize::MAX / 4] {

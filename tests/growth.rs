@@ -155,6 +155,29 @@ fn growing_by_realloc_extends_in_place_at_the_top() {
 }
 
 #[test]
+fn a_block_at_the_top_moves_into_a_free_block_that_holds_it_rather_than_grow_memory() {
+    for mut heap in both_starts(64) {
+        let hole = heap.alloc(40_000, 8).unwrap();
+        let fresh = heap.validate().fresh_bytes;
+        let filler = heap.alloc(fresh - 2000, 8).unwrap();
+        // The block at the top, with about a kilobyte of fresh memory above it.
+        let at_top = heap.alloc(1000, 8).unwrap();
+        heap.dealloc(hole);
+        let pages = heap.stats().pages_grown;
+        let moved = heap.realloc(at_top, 30_000).unwrap();
+        assert_ne!(moved, at_top, "the block grew in place");
+        assert_eq!(heap.stats().pages_grown, pages, "memory grew while a free block of 40 KB held 30 KB");
+        // Where no free block holds it, the block at the top grows in place.
+        let top = heap.alloc(12_000, 8).unwrap();
+        let grown = heap.realloc(top, 200_000).unwrap();
+        assert_eq!(grown, top, "the block at the top moved although no free block held it");
+        for block in [moved, grown, filler] {
+            heap.dealloc(block);
+        }
+    }
+}
+
+#[test]
 fn growing_by_realloc_takes_the_neighbour_behind_while_it_waits_on_a_quick_list() {
     for mut heap in both_starts(64) {
         // Fresh memory lasts, so freed blocks wait on quick lists, where they look in use.
@@ -274,6 +297,34 @@ fn at_most_two_empty_slabs_stay_reserved() {
     }
     assert_eq!(heap.validate().slabs, 2);
     assert_eq!(heap.validate().used_blocks + heap.validate().free_blocks, before);
+}
+
+#[test]
+fn at_the_cap_the_empty_slabs_kept_for_reuse_are_given_back_before_null() {
+    // A request whose block takes a whole slab's kilobyte, header included: more than the free
+    // block that the slab's alignment left in front of it.
+    const SLAB_SIZED: usize = 1024 - 16;
+    for reserve in [false, true] {
+        let mut heap = Checked::new(FakePages::wasi_like(64), Limits { max_pages: 1, min_grow_pages: 1 });
+        let small = heap.alloc(8, 8).unwrap();
+        heap.dealloc(small);
+        assert_eq!(heap.validate().slabs, 1, "the empty slab stays with its class");
+        // Fresh memory used up to the byte (a block's header is a word): only the kept slab's
+        // kilobyte is left.
+        let fresh = heap.validate().fresh_bytes;
+        let filler = heap.alloc(fresh - size_of::<usize>(), 8).unwrap();
+        assert_eq!(heap.validate().fresh_bytes, 0);
+        if reserve {
+            assert!(heap.reserve(SLAB_SIZED), "reserve refused although the kept slab holds the request");
+        }
+        let block = heap.alloc(SLAB_SIZED, 8);
+        assert!(block.is_some(), "null at the cap although the kept slab held the request");
+        // The growth was tried and refused once; the slab went back to the coalescing tier.
+        assert_eq!((heap.stats().pages_grown, heap.stats().failed_grows), (1, 1));
+        assert_eq!(heap.validate().slabs, 0);
+        heap.dealloc(block.unwrap());
+        heap.dealloc(filler);
+    }
 }
 
 /// 600 blocks of up to 20,000 bytes and alignments up to 64, the same every time.

@@ -17,14 +17,17 @@ impl<S: PageSource> RawHeap<S> {
     /// Cut a block from fresh memory, growing memory if needed: its payload, or null. Before
     /// memory grows, the free blocks are walked for one that the quick search of the free lists
     /// passed over (`FreeIndex::take_aligned`): memory grows only when no free block holds the
-    /// block. Out of line, so that the reuse path stays small.
+    /// block. When the growth is refused, the empty slabs kept for reuse, the only memory of the
+    /// heap's that no search has seen by then, are given back (`release_kept_slabs`) and both
+    /// places are looked at once more, without growing again. Out of line, so that the reuse path
+    /// stays small.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
     #[inline(never)]
     pub(super) unsafe fn alloc_fresh(&mut self, block_size: usize, align: usize) -> *mut u8 {
         self.start();
-        let mut growths = 0;
+        let (mut growths, mut walk, mut refused) = (0, true, false);
         loop {
             if let Some(lowest) = self.top_fits(block_size, align) {
                 let payload = self.placement(lowest, block_size, align, growths > 0);
@@ -35,7 +38,8 @@ impl<S: PageSource> RawHeap<S> {
                 // `placement` only moves it up within fresh memory.
                 return unsafe { self.cut_from_top(payload, block_size) }.payload();
             }
-            if growths == 0 {
+            if walk {
+                walk = false;
                 // SAFETY: the index holds only our free blocks; a block it finds holds the block
                 // at `align`.
                 unsafe {
@@ -45,8 +49,15 @@ impl<S: PageSource> RawHeap<S> {
                     }
                 }
             }
-            if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(block_size, align) {
+            if refused {
                 return ptr::null_mut();
+            }
+            if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(block_size, align) {
+                if !self.release_kept_slabs() {
+                    return ptr::null_mut();
+                }
+                (walk, refused) = (true, true);
+                continue;
             }
             growths += 1;
         }

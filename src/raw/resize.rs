@@ -55,6 +55,11 @@ impl<S: PageSource> RawHeap<S> {
                 let end = block.payload().addr().checked_add(wanted);
                 let fits = |heap: &Self| end.is_some_and(|e| e <= heap.end.addr());
                 if !fits(self) {
+                    // Memory would grow. As for an allocation, it grows only when no free block
+                    // holds the block: if one does, the caller moves the block there.
+                    if self.free_block_holds(wanted, align) {
+                        return ptr::null_mut();
+                    }
                     let extra = end.map_or(usize::MAX, |e| e - self.end.addr());
                     if !self.grow_contiguous(extra) || !fits(self) {
                         return ptr::null_mut();

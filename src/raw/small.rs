@@ -275,15 +275,17 @@ impl SmallTier {
         Freed::Kept
     }
 
-    /// Current slabs that hold no live block, detached from their class; the caller gives them
-    /// back to the coalescing tier.
-    pub(crate) fn detach_empty_current(&mut self) -> impl Iterator<Item = *mut Slab> + '_ {
-        self.kept_empty = 0;
-        self.current.iter_mut().filter_map(|slot| {
-            // SAFETY: a current slab is ours.
-            let empty = !slot.is_null() && unsafe { (**slot).live == 0 };
-            empty.then(|| core::mem::replace(slot, ptr::null_mut()))
-        })
+    /// The current slab of `class` if it holds no live block, detached from its class (the
+    /// caller gives it back to the coalescing tier), else null.
+    pub(crate) fn detach_if_empty(&mut self, class: usize) -> *mut Slab {
+        let slot = &mut self.current[class % CLASS_SLOTS];
+        // SAFETY: a current slab is ours.
+        if slot.is_null() || unsafe { (**slot).live } != 0 {
+            return ptr::null_mut();
+        }
+        // It was empty [ref:kept_empty].
+        self.kept_empty -= 1;
+        core::mem::replace(slot, ptr::null_mut())
     }
 
     /// # Safety

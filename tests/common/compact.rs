@@ -6,9 +6,9 @@
 
 use super::assert_stats_agree;
 use super::shadow::{Shadow, first_difference};
-use growheap::Stats;
 use growheap::compact::{CompactRaw, FreeReport, GRANULE, Limits};
 use growheap::source::FakePages;
+use growheap::{PAGE_SIZE, Stats};
 use std::alloc::Layout;
 
 /// Bytes a block of `size` takes in the compact heap: whole granules, at least one.
@@ -27,7 +27,12 @@ impl CheckedCompact {
     /// A heap over `fake`, whose claimable initial memory starts at `heap_base` (as given to
     /// `FakePages::new`).
     pub fn new(fake: FakePages, heap_base: Option<usize>) -> Self {
-        let rounding = heap_base.map_or(0, |base| base.next_multiple_of(GRANULE) - base);
+        // No claim at all (and nothing counted) when the rounded start leaves no granule.
+        let initial_end = fake.initial_pages().0 * PAGE_SIZE;
+        let rounding = heap_base.map_or(0, |base| {
+            let start = base.next_multiple_of(GRANULE);
+            if start < initial_end & !(GRANULE - 1) { start - base } else { 0 }
+        });
         CheckedCompact {
             heap: CompactRaw::new(fake, Limits::NONE),
             model: Shadow::new(block_bytes),
