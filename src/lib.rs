@@ -108,11 +108,12 @@ impl<S: PageSource> GrowHeap<S> {
     }
 
     /// Grow memory now so that an allocation of `bytes` (alignment up to 8) can be served without
-    /// growing. False if the growth was refused, if `bytes` exceeds `isize::MAX`, or if the heap is
-    /// busy (a call from inside it, on single-threaded wasm; with threads that call deadlocks, see
-    /// README, "Drawbacks"). This saves `memory.grow` calls later, not the cost of the first
-    /// writes to the new pages, which is paid when they happen (README, "Benchmarks"). Where
-    /// threads share the heap it is a hint only: another thread may take the memory first.
+    /// growing. False if the growth was refused and no memory the heap holds makes room, if `bytes`
+    /// exceeds `isize::MAX`, or if the heap is busy (a call from inside it, on single-threaded
+    /// wasm; with threads that call deadlocks, see README, "Drawbacks"). This saves `memory.grow`
+    /// calls later, not the cost of the first writes to the new pages, which is paid when they
+    /// happen (README, "Benchmarks"). Where threads share the heap it is a hint only: another
+    /// thread may take the memory first.
     pub fn reserve(&self, bytes: usize) -> bool {
         // SAFETY: the heap's memory is only handed out through this allocator.
         self.call(Call::Other, |heap| unsafe { heap.reserve(bytes) }).unwrap_or(false)

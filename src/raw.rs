@@ -267,7 +267,8 @@ impl<S: PageSource> RawHeap<S> {
     }
 
     /// Grow memory ahead of time so that an allocation of `bytes` (alignment up to 8) needs no
-    /// growth. False if the growth was refused.
+    /// growth. False if the growth was refused and the empty slabs kept for reuse, given back, do
+    /// not make room either.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
