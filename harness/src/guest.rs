@@ -1,6 +1,6 @@
 //! A guest module instantiated in its own store: plain module, wasip1 command or wasip1 reactor.
 
-use crate::recorder::{Grower, GrowthRecorder};
+use crate::recorder::{Grower, GrowthRecorder, PAGE_BYTES};
 use crate::snapshot;
 use growheap::Stats;
 use std::path::{Path, PathBuf};
@@ -32,8 +32,12 @@ pub struct Guest {
     pub store: Store<HostState>,
     instance: Instance,
     memory: Memory,
-    /// Pages of memory once instantiated, before any guest code ran.
+    /// Pages the module declares for its memory: what it has before any of its code runs. A
+    /// growth during instantiation (by a start function) is logged as the guest's.
     pub initial_pages: u64,
+    /// Bytes of the initial memory that a heap may claim: from the module's `__heap_base`, if it
+    /// exports one, to the end of the initial pages; all of them if it does not.
+    pub claimable_bytes: u64,
 }
 
 impl Guest {
@@ -62,10 +66,19 @@ impl Guest {
         let Some(memory) = instance.get_memory(&mut store, "memory") else {
             bail!("{}: exports no memory named `memory`", path.display());
         };
-        // The memory's creation is not a growth.
-        store.data_mut().recorder.requests.clear();
-        let initial_pages = memory.size(&store);
-        let mut guest = Guest { path: path.to_owned(), store, instance, memory, initial_pages };
+        // The memory's creation is not a growth; anything grown after it, by a start function, is.
+        let requests = &mut store.data_mut().recorder.requests;
+        if requests.first().is_some_and(|first| first.current == 0 && first.desired == declared_pages) {
+            requests.remove(0);
+        }
+        let initial_pages = declared_pages;
+        let initial_bytes = initial_pages.saturating_mul(PAGE_BYTES as u64);
+        let claimable_bytes = match heap_base(&instance, &mut store) {
+            Some(base) => initial_bytes.saturating_sub(base),
+            None => initial_bytes,
+        };
+        let mut guest =
+            Guest { path: path.to_owned(), store, instance, memory, initial_pages, claimable_bytes };
         if guest.exports("_initialize") {
             guest.call("_initialize")?;
         }
@@ -166,6 +179,16 @@ fn exported_memory_minimum(module: &Module) -> wasmtime::Result<u64> {
     match memory {
         Some(memory) => Ok(memory.minimum()),
         None => bail!("the module exports no memory named `memory`"),
+    }
+}
+
+/// The module's exported `__heap_base` global (i32 or i64), where the linker put the end of its
+/// static data, if it exports one.
+fn heap_base(instance: &Instance, store: &mut Store<HostState>) -> Option<u64> {
+    match instance.get_global(&mut *store, "__heap_base")?.get(&mut *store) {
+        Val::I32(base) => Some(u64::from(base.cast_unsigned())),
+        Val::I64(base) => Some(base.cast_unsigned()),
+        _ => None,
     }
 }
 

@@ -110,7 +110,7 @@ impl Session {
         let host = HostCounts::tally(self.guest.initial_pages, self.guest.pages(), requests);
         let problems = checks::compare(&host, &stats)
             .into_iter()
-            .chain(checks::consistency(&stats_before, &stats, self.guest.initial_pages))
+            .chain(checks::consistency(&stats_before, &stats, self.guest.claimable_bytes))
             .chain(self.trampled_host_pages());
         for problem in problems {
             failures.push(self.failure(name, problem));

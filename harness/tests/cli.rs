@@ -72,4 +72,10 @@ fn bad_usage_exits_with_two() {
     assert_eq!(harness(&["check"]).status.code(), Some(2));
     assert_eq!(harness(&["check", "x.wasm", "--grow-limit", "many"]).status.code(), Some(2));
     assert_eq!(harness(&[]).status.code(), Some(2));
+    // A host growth that the host's own cap refuses: the options contradict each other.
+    let guest = guest_path(GuestKind::Workloads, "release");
+    let args = ["--call", "retain_megabyte", "--call", "retain_megabyte", "--host-grow", "3"];
+    let output = harness(&[&["check", guest.to_str().unwrap(), "--grow-limit", "2"][..], &args].concat());
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--grow-limit leaves too few"));
 }

@@ -23,7 +23,14 @@ fn fill_release_reuse(session: &mut Session, profile: &str) -> CallReport {
     assert!(report.result_i32().unwrap() > 0);
     let report = session.call("retain_megabyte").unwrap();
     report.assert_passed();
+    // Memory is at its maximum, so its size alone cannot show a growth: the host's log and the
+    // refusal count show that the heap did not even try one.
     assert_eq!(report.pages_before, report.pages_after, "{profile}: freed memory was not reused");
+    assert!(report.guest_grows.is_empty(), "{profile}: the mebibyte asked for memory.grow");
+    assert_eq!(
+        report.stats.failed_grows, report.stats_before.failed_grows,
+        "{profile}: the mebibyte was refused a growth before it found the freed memory"
+    );
     filled
 }
 

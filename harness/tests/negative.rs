@@ -87,6 +87,47 @@ fn a_trap_is_a_failed_check_not_a_crash() {
 }
 
 #[test]
+fn growth_during_instantiation_is_the_guests_and_must_be_explained() {
+    // A start function grows 5 pages before any export is called; the snapshot (version 1, all
+    // figures zero) says the heap grew nothing.
+    let module = r#"(module
+        (memory (export "memory") 1)
+        (func $start (drop (memory.grow (i32.const 5))))
+        (start $start)
+        (data (i32.const 1024) "\01")
+        (func (export "growheap_stats") (result i32) i32.const 1024)
+        (func (export "work")))"#;
+    let path = write_module("start_grows.wat", module);
+    let mut session = Session::load(&path, &GuestOptions::default()).unwrap();
+    assert_eq!((session.guest.initial_pages, session.guest.pages()), (1, 6));
+    let report = session.call("work").unwrap();
+    let problems: Vec<&str> = report.failures.iter().map(|failure| failure.problem.as_str()).collect();
+    assert!(problems.iter().any(|p| p.starts_with("memory has 6 pages, but initial 1")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.starts_with("grow_calls is 0, but the host saw 1")), "{problems:?}");
+}
+
+#[test]
+fn a_claim_on_the_static_data_below_heap_base_is_reported() {
+    // `__heap_base` at 60,000 leaves 5,536 bytes of the one initial page to claim; the snapshot
+    // says the heap manages 6,000 bytes without growing.
+    let module = r#"(module
+        (memory (export "memory") 1)
+        (global (export "__heap_base") i32 (i32.const 60000))
+        (data (i32.const 1024) "\01\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\70\17")
+        (func (export "growheap_stats") (result i32) i32.const 1024)
+        (func (export "work")))"#;
+    let path = write_module("claims_statics.wat", module);
+    let mut session = Session::load(&path, &GuestOptions::default()).unwrap();
+    assert_eq!(session.guest.claimable_bytes, 65536 - 60000);
+    let report = session.call("work").unwrap();
+    let problems: Vec<&str> = report.failures.iter().map(|failure| failure.problem.as_str()).collect();
+    assert!(
+        problems.iter().any(|p| p.starts_with("heap_bytes claims 6000 bytes beyond the pages grown")),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn a_guest_without_the_stats_export_is_an_error_that_says_why() {
     let path =
         write_module("no_export.wat", r#"(module (memory (export "memory") 1) (func (export "work")))"#);

@@ -1,6 +1,7 @@
 //! Every workload, on every kind of guest module (wasm32 and memory64, and over `CompactHeap`),
 //! in debug and release: the heap's statistics agree with the host's page counts and growth log
-//! after each call.
+//! after each call, and on a fresh instance each workload grows no more pages than the host
+//! allows it.
 
 mod common;
 
@@ -22,29 +23,77 @@ fn run_every_workload(kind: GuestKind) {
     }
 }
 
+/// The most pages `workload` may grow on a fresh instance of a guest of `kind`, counted by the
+/// host. Three workloads hold a known amount at their peak: `vec_doubling` a final 8 MiB (128
+/// pages, as it grows in place), `realloc_ladder` one block of 4 MiB and `free_and_reuse` 256
+/// blocks of 16 KiB (64 pages each). Where the heap claims the initial memory that follows the
+/// static data (plain modules) a block's header and the module's own small allocations fit there;
+/// a wasip1 reactor leaves that memory to its libc, so each needs one page more. The other two
+/// are bounded by what the heaps grew on 2026-12-04, above the peak of live bytes by the small
+/// tier's classes and slabs (`small_strings`: 40,000 strings of 10 bytes at most, 13.4 pages of
+/// live data on wasm32, 20.8 on wasm64) and by alignment up to 128 KiB (`alignment_mix`, 18.0
+/// pages of live data).
+fn ceiling(kind: GuestKind, workload: &str) -> u64 {
+    let no_initial_claim = u64::from(matches!(kind, GuestKind::WorkloadsReactor));
+    let compact = matches!(kind, GuestKind::WorkloadsCompact | GuestKind::WorkloadsCompact64);
+    let wasm64 = matches!(kind, GuestKind::Workloads64 | GuestKind::WorkloadsCompact64);
+    match workload {
+        "vec_doubling" => 128 + no_initial_claim,
+        "realloc_ladder" | "free_and_reuse" => 64 + no_initial_claim,
+        "small_strings" if wasm64 => 25,
+        "small_strings" => 17 + no_initial_claim,
+        "alignment_mix" if compact => 25,
+        "alignment_mix" => 28,
+        _ => unreachable!("no ceiling for {workload}"),
+    }
+}
+
+/// Each workload on a fresh instance grows no more pages than its [`ceiling`].
+fn each_workload_within_its_ceiling(kind: GuestKind) {
+    for profile in PROFILES {
+        for workload in WORKLOADS {
+            let report = session(kind, profile).call(workload).unwrap();
+            report.assert_passed();
+            let grown: u64 = report
+                .guest_grows
+                .iter()
+                .filter(|request| request.granted)
+                .map(|request| request.delta())
+                .sum();
+            let most = ceiling(kind, workload);
+            assert!(grown <= most, "{workload} ({kind:?}, {profile}) grew {grown} pages, more than {most}");
+        }
+    }
+}
+
 #[test]
 fn plain_module_workloads_keep_page_counts() {
     run_every_workload(GuestKind::Workloads);
+    each_workload_within_its_ceiling(GuestKind::Workloads);
 }
 
 #[test]
 fn compact_heap_workloads_keep_page_counts() {
     run_every_workload(GuestKind::WorkloadsCompact);
+    each_workload_within_its_ceiling(GuestKind::WorkloadsCompact);
 }
 
 #[test]
 fn memory64_module_workloads_keep_page_counts() {
     run_every_workload(GuestKind::Workloads64);
+    each_workload_within_its_ceiling(GuestKind::Workloads64);
 }
 
 #[test]
 fn memory64_compact_heap_workloads_keep_page_counts() {
     run_every_workload(GuestKind::WorkloadsCompact64);
+    each_workload_within_its_ceiling(GuestKind::WorkloadsCompact64);
 }
 
 #[test]
 fn wasip1_reactor_workloads_keep_page_counts() {
     run_every_workload(GuestKind::WorkloadsReactor);
+    each_workload_within_its_ceiling(GuestKind::WorkloadsReactor);
 }
 
 #[test]

@@ -34,6 +34,9 @@ fn refuse_then_recover(session: &mut Session, profile: &str) -> growheap_harness
 /// The refusal guest on wasm32 and on memory64.
 const GUESTS: [GuestKind; 2] = [GuestKind::Refusal, GuestKind::Refusal64];
 
+/// The refusal guest's `max_pages`.
+const HEAP_CAP: u64 = 16;
+
 #[test]
 fn heap_cap_refuses_without_asking_the_host() {
     for (kind, profile) in in_each_profile(GUESTS) {
@@ -43,7 +46,12 @@ fn heap_cap_refuses_without_asking_the_host() {
             filled.host.guest_refused, 0,
             "({kind:?}, {profile}) the heap's own cap reached memory.grow"
         );
-        assert!(session.guest.pages() > session.guest.initial_pages);
+        // Counted by the host: the heap grew up to its cap, and not a page past it.
+        assert_eq!(
+            filled.host.guest_pages_grown, HEAP_CAP,
+            "({kind:?}, {profile}) the heap stopped short of its cap or went past it"
+        );
+        assert_eq!(session.guest.pages(), session.guest.initial_pages + HEAP_CAP);
     }
 }
 
@@ -55,7 +63,9 @@ fn host_cap_makes_memory_grow_return_minus_one() {
         let filled = refuse_then_recover(&mut session, profile);
         let refused = filled.guest_grows.iter().filter(|request| !request.granted).count();
         assert!(refused > 0, "({kind:?}, {profile}) the host never refused a memory.grow");
-        assert!(filled.stats.failed_grows >= refused as u64);
+        // The heap's own cap (16 pages) is out of reach: every refusal it counted in this call
+        // is one the host made.
+        assert_eq!(filled.stats.failed_grows - filled.stats_before.failed_grows, refused as u64);
         let limit = session.guest.initial_pages + 4;
         assert!(session.guest.pages() <= limit, "({kind:?}, {profile}) memory passed the host's cap");
     }
