@@ -135,20 +135,33 @@ fn the_snapshot_follows_the_heap_that_served_the_latest_call() {
     }
     assert!(calls.iter().all(|&n| n > 1000), "some kind of call was rare: {calls:?}");
 
-    // A realloc that succeeds after a refused growth: the block at the top may not grow in place
-    // past the cap, and moves into the space of a freed block instead. The refusal must show.
+    // An allocation that succeeds after a refused growth and grows nothing: at the cap, the heap
+    // gives back the empty slab it kept for reuse and serves the request there. The refusal must
+    // show.
     let heap = GrowHeap::with_source(FakePages::wasi_like(512)).max_pages(1);
-    let (hole, top) =
-        (Layout::from_size_align(40_000, 8).unwrap(), Layout::from_size_align(20_000, 8).unwrap());
-    // SAFETY: each block is freed or reallocated once, with the layout it was made with.
+    let small = Layout::from_size_align(8, 8).unwrap();
+    // A block of a whole slab's kilobyte, header included.
+    let slab_sized = Layout::from_size_align(1024 - 16, 8).unwrap();
+    let mut held = Vec::new();
+    // SAFETY: each block is freed once, with the layout it was made with.
     unsafe {
-        let (freed, block) = (heap.alloc(hole), heap.alloc(top));
-        assert!(!freed.is_null() && !block.is_null());
-        heap.dealloc(freed, hole);
-        let moved = heap.realloc(block, top, 30_000);
-        assert!(!moved.is_null(), "the freed space holds the block");
-        assert_eq!(heap.stats().failed_grows, 1, "the growth in place was refused");
-        assert_eq!(shown(), heap.stats(), "after a realloc that a refusal preceded");
-        heap.dealloc(moved, Layout::from_size_align(30_000, 8).unwrap());
+        let block = heap.alloc(small);
+        assert!(!block.is_null());
+        // Its slab stays with its class, empty.
+        heap.dealloc(block, small);
+        loop {
+            let refused_before = heap.stats().failed_grows;
+            let block = heap.alloc(slab_sized);
+            assert!(!block.is_null(), "the kept slab's space did not serve the request at the cap");
+            held.push(block);
+            if heap.stats().failed_grows > refused_before {
+                assert_eq!(heap.stats().pages_grown, 1);
+                assert_eq!(shown(), heap.stats(), "after an allocation that a refusal preceded");
+                break;
+            }
+        }
+        for block in held {
+            heap.dealloc(block, slab_sized);
+        }
     }
 }
