@@ -249,14 +249,20 @@ impl<S: PageSource> RawHeap<S> {
             resized
         } else {
             // SAFETY: forwarded from the caller; the new block is distinct from the old one,
-            // which stays valid until it is freed after the copy.
+            // which stays valid until it is freed after the copy. When no new block could be had,
+            // the shrink into the small tier gets the call it asks for.
             unsafe {
-                let moved = self.alloc_block(new_size, align);
-                if moved.is_null() {
-                    return moved;
+                let mut moved = self.alloc_block(new_size, align);
+                if !moved.is_null() {
+                    ptr::copy_nonoverlapping(block, moved, old_size.min(new_size));
+                    self.free_moved(block, old_size, align);
+                } else {
+                    // A shrink into the small tier may take its slab from the block's own space.
+                    moved = self.shrink_into_own_space(block, old_size, new_size, align);
+                    if moved.is_null() {
+                        return moved;
+                    }
                 }
-                ptr::copy_nonoverlapping(block, moved, old_size.min(new_size));
-                self.free_moved(block, old_size, align);
                 moved
             }
         };

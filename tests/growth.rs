@@ -327,6 +327,86 @@ fn at_the_cap_the_empty_slabs_kept_for_reuse_are_given_back_before_null() {
     }
 }
 
+/// A heap capped at one page whose fresh memory is used up to the byte: `blocks` (sizes, in
+/// order; none small) are cut from it, then a filler takes the rest. Returns the heap, the
+/// blocks and the filler.
+fn heap_at_the_cap_with(blocks: &[usize]) -> (Checked, Vec<*mut u8>, *mut u8) {
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits { max_pages: 1, min_grow_pages: 1 });
+    let blocks: Vec<_> = blocks.iter().map(|&size| heap.alloc(size, 8).unwrap()).collect();
+    let fresh = heap.validate().fresh_bytes;
+    // A block's header is a word.
+    let filler = heap.alloc(fresh - size_of::<usize>(), 8).unwrap();
+    assert_eq!(heap.validate().fresh_bytes, 0);
+    (heap, blocks, filler)
+}
+
+#[test]
+fn at_the_cap_a_block_shrinking_into_the_small_tier_takes_its_slab_from_its_own_space() {
+    // `Vec::shrink_to_fit` from 3,000 bytes to 100: no slab of the class exists and none fits in
+    // what the heap holds, but the buffer's own space does once it is freed. The contents come
+    // along (`Checked` compares them) and the growth is tried and refused once.
+    let (mut heap, blocks, filler) = heap_at_the_cap_with(&[3000]);
+    let shrunk = heap.realloc(blocks[0], 100);
+    assert!(shrunk.is_some(), "null at the cap although the block's own space held a slab");
+    assert_eq!((heap.stats().pages_grown, heap.stats().failed_grows), (1, 1));
+    assert_eq!(heap.validate().slabs, 1);
+    // The slab serves the class from now on, without a growth.
+    let more = heap.alloc(100, 8).unwrap();
+    assert_eq!(heap.stats().failed_grows, 1);
+    for block in [shrunk.unwrap(), more, filler] {
+        heap.dealloc(block);
+    }
+}
+
+#[test]
+fn at_the_cap_a_shrink_into_the_small_tier_counts_free_neighbours_and_fresh_memory() {
+    // A free block of 1,000 bytes never holds a 1 KiB slab at a 1 KiB-aligned payload; with the
+    // 1,100 bytes of the block next to it, it always does, in front or behind.
+    for freed in [0, 2] {
+        let (mut heap, blocks, filler) = heap_at_the_cap_with(&[1000, 1100, 1000]);
+        heap.dealloc(blocks[freed]);
+        let shrunk = heap.realloc(blocks[1], 8).expect("the block and its free neighbour hold a slab");
+        assert_eq!(heap.stats().failed_grows, 1);
+        heap.dealloc(shrunk);
+        heap.dealloc(blocks[2 - freed]);
+        heap.dealloc(filler);
+    }
+    // The block at `top` goes back to fresh memory, with the free block in front of it. The free
+    // block starts 2,016 bytes before the end of memory, a page boundary: the first 1 KiB-aligned
+    // payload in it lies 992 bytes in, and a slab there ends at the end of memory. So the free
+    // block (416 bytes), the block at top (about 700) and the fresh memory behind it (about 900)
+    // each hold no slab, the first two together neither, and all three do.
+    let (mut heap, blocks, filler) = heap_at_the_cap_with(&[2000]);
+    heap.dealloc(filler);
+    let fresh = heap.validate().fresh_bytes;
+    let front = heap.alloc(fresh - 2016 - size_of::<usize>(), 8).unwrap();
+    let freed = heap.alloc(400, 8).unwrap();
+    assert_eq!((freed.addr() + 992) % 1024, 0, "memory does not end on a 1 KiB boundary");
+    let last = heap.alloc(700, 8).unwrap();
+    assert!(heap.validate().fresh_bytes < 1024);
+    heap.dealloc(freed);
+    let shrunk = heap.realloc(last, 50).expect("the block at top and the free space around it hold a slab");
+    assert_eq!(heap.stats().failed_grows, 1);
+    heap.dealloc(shrunk);
+    heap.dealloc(front);
+    heap.dealloc(blocks[0]);
+}
+
+#[test]
+fn at_the_cap_a_shrink_into_the_small_tier_with_no_room_anywhere_is_null_and_loses_nothing() {
+    // 600 bytes between blocks in use: too small for a slab. Null, and `Checked` finds the block
+    // whole and the heap valid; the same shrink works once a neighbour is free.
+    let (mut heap, blocks, filler) = heap_at_the_cap_with(&[2000, 600, 2000]);
+    assert_eq!(heap.realloc(blocks[1], 8), None);
+    assert_eq!(heap.stats().failed_grows, 1);
+    assert_eq!(heap.validate().slabs, 0);
+    heap.dealloc(blocks[2]);
+    let shrunk = heap.realloc(blocks[1], 8).expect("the block and its free neighbour hold a slab");
+    for block in [shrunk, blocks[0], filler] {
+        heap.dealloc(block);
+    }
+}
+
 /// 600 blocks of up to 20,000 bytes and alignments up to 64, the same every time.
 fn repeated_work() -> Vec<(usize, usize)> {
     let mut rng = fastrand::Rng::with_seed(7);

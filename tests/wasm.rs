@@ -19,6 +19,9 @@ static CAPPED: GrowHeap = GrowHeap::new().max_pages(4);
 /// A third heap, with its quick lists turned off; one test uses it, on its one page.
 static MERGING: GrowHeap = GrowHeap::new().max_pages(1).quick_lists(false);
 
+/// A fourth heap, on one page; one test fills it.
+static FILLED: GrowHeap = GrowHeap::new().max_pages(1);
+
 /// A `CompactHeap` in the same memory, capped at 3 pages; one test uses it. Its pages are foreign
 /// to `HEAP` too.
 static COMPACT: CompactHeap = CompactHeap::new().max_pages(3);
@@ -41,7 +44,7 @@ fn assert_pages_explained(stats: &Stats, capped: &Stats) {
     );
 }
 
-/// Foreign pages `HEAP` saw that `CAPPED` did not grow (`MERGING`'s, `COMPACT`'s, and libc's
+/// Foreign pages `HEAP` saw that `CAPPED` did not grow (`MERGING`'s, `FILLED`'s, `COMPACT`'s, and libc's
 /// malloc on wasip1).
 fn other_foreign(stats: &Stats, capped: &Stats) -> usize {
     stats.foreign_pages.saturating_sub(capped.pages_grown)
@@ -150,6 +153,44 @@ fn without_quick_lists_two_freed_neighbours_merge_at_once() {
         assert_eq!(MERGING.stats().pages_grown, 1);
         MERGING.dealloc(merged, two);
         MERGING.dealloc(pin, one);
+    }
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn at_the_cap_a_shrink_to_a_small_size_takes_room_from_its_own_block() {
+    let (big, small) = (Layout::from_size_align(3000, 8).unwrap(), Layout::from_size_align(100, 8).unwrap());
+    // SAFETY: layouts are non-zero; blocks are freed with the layout they were made with, and the
+    // shrunk block with its new one.
+    unsafe {
+        let block = FILLED.alloc(big);
+        assert!(!block.is_null());
+        block.write_bytes(7, 3000);
+        // Fill the rest of the page with blocks too big for the small tier, down to the last
+        // bytes, so that no slab fits anywhere but in the big block's space.
+        let mut fillers = Vec::new();
+        for size in [4096, 1024, 256, 160, 136] {
+            let layout = Layout::from_size_align(size, 8).unwrap();
+            loop {
+                let filler = FILLED.alloc(layout);
+                if filler.is_null() {
+                    break;
+                }
+                fillers.push((filler, layout));
+            }
+        }
+        let refused = FILLED.stats().failed_grows;
+        assert!(refused > 0, "the page never filled");
+        // What `Vec::shrink_to_fit` asks for: null here would abort the program.
+        let shrunk = FILLED.realloc(block, big, 100);
+        assert!(!shrunk.is_null(), "null at the cap although the block's own space held room");
+        assert!(core::slice::from_raw_parts(shrunk, 100).iter().all(|&b| b == 7), "contents lost");
+        assert_eq!(FILLED.stats().failed_grows, refused + 1, "one refused growth, no more");
+        assert_eq!(FILLED.stats().pages_grown, 1);
+        FILLED.dealloc(shrunk, small);
+        for (filler, layout) in fillers {
+            FILLED.dealloc(filler, layout);
+        }
     }
 }
 

@@ -3,9 +3,11 @@
 //! memory is low.
 
 use super::RawHeap;
-use super::block::{Block, MIN_BLOCK, block_size_for};
-use super::small::class_of;
+use super::block::{Block, MIN_BLOCK, WORD, block_size_for};
+use super::small::{SLAB_BYTES, SMALL_MAX, class_of};
+use super::tlsf::holds_aligned;
 use crate::source::PageSource;
+use core::mem::MaybeUninit;
 use core::ptr;
 
 impl<S: PageSource> RawHeap<S> {
@@ -141,6 +143,65 @@ impl<S: PageSource> RawHeap<S> {
             if !moved.is_null() {
                 ptr::copy_nonoverlapping(block.payload(), moved, old_size.min(new_size));
                 self.free_moved(block.payload(), old_size, align);
+            }
+            moved
+        }
+    }
+
+    /// The last resort of a `realloc` that moves a block of the coalescing tier into the small
+    /// tier (a shrink to `SMALL_MAX` bytes or less) when no slab can be had because memory cannot
+    /// grow: free the block first, its new contents kept on the stack, so that a slab can be cut
+    /// from its own space, merged with its free neighbours or with fresh memory. The new payload,
+    /// or null, and nothing changed, when that space would not hold a slab either.
+    ///
+    /// Without it, at the page cap or when the host refuses, `Vec::shrink_to_fit` from more than
+    /// 128 bytes to 128 or less got null and aborted the program, while its own buffer held room.
+    /// Still null: a block whose space, with its free neighbours, is too small for a slab (1 KiB
+    /// at a 1 KiB-aligned payload), when no slab has a free block of the new class either.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc); `block` is live with `old_size` and `align`, and the call to
+    /// take the new block in the small tier has just failed.
+    #[inline(never)]
+    pub(super) unsafe fn shrink_into_own_space(
+        &mut self,
+        block: *mut u8,
+        old_size: usize,
+        new_size: usize,
+        align: usize,
+    ) -> *mut u8 {
+        let into_small = Self::is_small(new_size.max(1), align) && !Self::is_small(old_size.max(1), align);
+        let slab_size = block_size_for(SLAB_BYTES - WORD);
+        let (true, Some(slab_size)) = (into_small, slab_size) else { return ptr::null_mut() };
+        let old = Block(block);
+        // SAFETY: the block is live in the coalescing tier, so its header, its neighbours' headers
+        // and the footer of a free block in front are valid; its first `new_size <= SMALL_MAX`
+        // bytes are ours to read. Freed, the block merges exactly as measured here (`free_large`),
+        // and the slab's search then finds what `holds_aligned` found: fresh memory from `top`
+        // (`top_fits`), or the merged free block on a list from the slab's size up (the walk of
+        // `alloc_fresh`, which comes before any growth), so the copy back has its block.
+        unsafe {
+            let (mut start, mut size) = (old, old.size());
+            if old.prev_is_free() {
+                start = old.prev_free();
+                size += start.size();
+            }
+            let next = old.next();
+            if next.payload() == self.top {
+                size = self.end.addr() - start.payload().addr();
+            } else if next.is_free() {
+                size += next.size();
+            }
+            if !holds_aligned(start.payload().addr(), size, slab_size, SLAB_BYTES) {
+                return ptr::null_mut();
+            }
+            let mut kept = [MaybeUninit::<u8>::uninit(); SMALL_MAX];
+            ptr::copy_nonoverlapping(block, kept.as_mut_ptr().cast::<u8>(), new_size);
+            self.free_large(old);
+            let moved = self.alloc_small(class_of(new_size.max(1)));
+            debug_assert!(!moved.is_null(), "the freed block's space did not hold a slab");
+            if !moved.is_null() {
+                ptr::copy_nonoverlapping(kept.as_ptr().cast::<u8>(), moved, new_size);
             }
             moved
         }

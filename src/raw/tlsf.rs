@@ -280,7 +280,8 @@ impl FreeIndex {
 /// Whether a free block at `payload` of `block_size` bytes holds `size` bytes at the payload
 /// aligned to `align` that `aligned_with_gap` gives: the gap in front of it is empty or a free
 /// block, and what is left behind it is split off or kept by `RawHeap::use_free_block`.
-fn holds_aligned(payload: usize, block_size: usize, size: usize, align: usize) -> bool {
+#[inline(always)]
+pub(super) fn holds_aligned(payload: usize, block_size: usize, size: usize, align: usize) -> bool {
     aligned_with_gap(payload, align)
         .and_then(|aligned| aligned.checked_add(size))
         .is_some_and(|end| end - payload <= block_size)
