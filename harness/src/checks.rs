@@ -56,7 +56,8 @@ impl HostCounts {
 pub fn compare(host: &HostCounts, stats: &Stats) -> Vec<String> {
     let mut problems = Vec::new();
     let expected_pages = host.expected_pages(stats);
-    if host.pages != expected_pages {
+    let unexplained_pages = host.pages != expected_pages;
+    if unexplained_pages {
         problems.push(format!(
             "memory has {} pages, but initial {} + pages_grown {} + host-grown {} = {expected_pages}",
             host.pages, host.initial_pages, stats.pages_grown, host.host_pages
@@ -81,8 +82,18 @@ pub fn compare(host: &HostCounts, stats: &Stats) -> Vec<String> {
         ));
     }
     if stats.foreign_pages as u64 != host.host_pages_before_last_guest_grow {
+        // The host cannot tell the heap's `memory.grow` from another one in the guest. When pages
+        // are unexplained, someone in the guest grew memory beside the heap: the latest growth
+        // may be theirs, and the heap rightly counts their pages as foreign.
+        let beside_the_heap = if unexplained_pages {
+            "; memory also grew beside the heap (see the page count), and pages grown by anyone \
+             but the heap count as foreign to it"
+        } else {
+            ""
+        };
         problems.push(format!(
-            "foreign_pages is {}, but the host grew {} pages before the heap's latest growth",
+            "foreign_pages is {}, but the host grew {} pages before the guest's latest \
+             memory.grow{beside_the_heap}",
             stats.foreign_pages, host.host_pages_before_last_guest_grow
         ));
     }
@@ -195,6 +206,29 @@ mod tests {
                 "{expected:?} not in {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn foreign_pages_grown_beside_the_heap_are_not_blamed_on_it() {
+        // The heap grows 2 pages, a rogue `memory.grow` 2 more, and the heap 1: it counts the
+        // rogue's pages as foreign, which no host growth explains.
+        let rogue_log = [
+            request(17, 19, true, Grower::Guest),
+            request(19, 21, true, Grower::Guest),
+            request(21, 22, true, Grower::Guest),
+        ];
+        let stats = Stats { grow_calls: 2, pages_grown: 3, foreign_pages: 2, ..Stats::ZERO };
+        let problems = compare(&HostCounts::tally(17, 22, &rogue_log), &stats);
+        assert!(
+            problems[0].starts_with("memory has 22 pages, but initial 17 + pages_grown 3"),
+            "{problems:?}"
+        );
+        let foreign = problems.iter().find(|problem| problem.starts_with("foreign_pages is 2"));
+        assert!(foreign.is_some_and(|problem| problem.contains("memory also grew beside the heap")));
+        // Without unexplained pages, the message blames no one else.
+        let problems =
+            compare(&HostCounts::tally(17, 23, &log()), &Stats { foreign_pages: 0, ..agreeing_stats() });
+        assert!(problems.iter().all(|problem| !problem.contains("beside the heap")), "{problems:?}");
     }
 
     /// A heap that claimed the 1,000 claimable bytes of its initial memory and grew 2 pages.

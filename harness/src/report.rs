@@ -8,13 +8,13 @@ impl fmt::Display for CallReport {
         let results: Vec<String> = self.results.iter().map(|value| format!("{value:?}")).collect();
         writeln!(f, "call {}  -> [{}]", self.call, results.join(", "))?;
         let grown: u64 = self.guest_grows.iter().filter(|r| r.granted).map(|r| r.delta()).sum();
-        let refused = self.guest_grows.iter().filter(|r| !r.granted).count();
+        let refused = self.guest_refused();
         writeln!(
             f,
             "  pages {} -> {}  (guest memory.grow: {} granted, +{grown} pages; {refused} refused)",
             self.pages_before,
             self.pages_after,
-            self.guest_grows.len() - refused,
+            self.guest_grows.len() as u64 - refused,
         )?;
         let host = &self.host;
         let rows = [
@@ -30,7 +30,7 @@ impl fmt::Display for CallReport {
                 "foreign_pages",
                 self.stats.foreign_pages as u64,
                 host.host_pages_before_last_guest_grow,
-                "host pages before the heap's last growth",
+                "host pages before the guest's last growth",
             ),
         ];
         writeln!(f, "  {:<14} {:>8} {:>8}", "stat", "guest", "host")?;

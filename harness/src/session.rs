@@ -56,6 +56,36 @@ impl CallReport {
         self.results.first().and_then(Val::i32)
     }
 
+    /// The guest's `memory.grow` requests that the host refused during the call.
+    #[must_use]
+    pub fn guest_refused(&self) -> u64 {
+        self.guest_grows.iter().filter(|request| !request.granted).count() as u64
+    }
+
+    /// Panic unless the host refused at least one of the guest's `memory.grow` requests during
+    /// the call and `failed_grows` rose by exactly as many (for tests). That holds for a heap
+    /// without a cap of its own whose every request fits in the address space: each refusal it
+    /// counts is then a `memory.grow` that returned -1, which the host logged. A heap that says it
+    /// was refused when the host refused nothing, or counts more refusals than the host made,
+    /// fails here; one that counts fewer fails the refusal check of every call.
+    ///
+    /// # Panics
+    /// When the host refused nothing, or the rise in `failed_grows` is another number.
+    pub fn assert_refused_by_host(&self) {
+        let refused = self.guest_refused();
+        let rise = self.stats.failed_grows.saturating_sub(self.stats_before.failed_grows);
+        assert!(
+            refused > 0,
+            "call `{}`: the host refused no memory.grow, but failed_grows rose by {rise}",
+            self.call
+        );
+        assert_eq!(
+            rise, refused,
+            "call `{}`: failed_grows rose by {rise}, but the host refused {refused} memory.grow calls",
+            self.call
+        );
+    }
+
     /// Panic with every failure if any check failed (for tests).
     ///
     /// # Panics

@@ -44,6 +44,5 @@ fn host_growth_between_every_call_keeps_counts() {
             assert_eq!(report.host.host_pages, host_total);
             assert_eq!(report.stats.foreign_pages as u64, host_total, "({profile}) round {round}");
         }
-        assert_eq!(session.host_runs.len(), 4);
     }
 }

@@ -158,7 +158,7 @@ pub extern "C" fn release_retained() -> i32 {
 }
 
 /// Blocks held by [`fill_memory`]: address and size.
-static FILLED: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+static FILLED: Mutex<Vec<[usize; 2]>> = Mutex::new(Vec::new());
 
 /// Allocate until memory cannot grow any more: blocks from 1 GiB down to 16 bytes, each size
 /// until the heap refuses it, the last byte of each written (so that the host commits little
@@ -184,7 +184,7 @@ pub extern "C" fn fill_memory() -> i32 {
         assert!(block.addr().checked_add(size).is_some(), "a block ends past the address space");
         // SAFETY: the block holds `size` bytes owned here.
         unsafe { block.add(size - 1).write(pattern(size, 0)) };
-        filled.push((block.expose_provenance(), size));
+        filled.push([block.expose_provenance(), size]);
     }
     filled.len() as i32
 }
@@ -194,7 +194,7 @@ pub extern "C" fn fill_memory() -> i32 {
 pub extern "C" fn release_filled() -> i32 {
     let mut filled = FILLED.lock().expect("single-threaded");
     let count = filled.len();
-    for (address, size) in filled.drain(..) {
+    for [address, size] in filled.drain(..) {
         let block = std::ptr::with_exposed_provenance_mut::<u8>(address);
         let layout = Layout::from_size_align(size, 16).expect("it was valid when allocated");
         // SAFETY: `fill_memory` allocated this block with `layout` and wrote its last byte.
@@ -204,6 +204,13 @@ pub extern "C" fn release_filled() -> i32 {
         }
     }
     count as i32
+}
+
+/// Where the blocks held by [`fill_memory`] are listed, for the host to check them itself: as many
+/// `[address, size]` pairs of `usize` as `fill_memory` returned, in the order allocated.
+#[unsafe(no_mangle)]
+pub extern "C" fn filled_blocks() -> usize {
+    FILLED.lock().expect("single-threaded").as_ptr().expose_provenance()
 }
 
 /// Where the heap's `static` lies, for the host's check that no data segment of the module

@@ -2,11 +2,13 @@
 
 #![allow(dead_code)] // Each test file uses a part of this module.
 
+use growheap_harness::recorder::PAGE_BYTES;
 use growheap_harness::{GuestOptions, Session};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
+use wasmtime::Val;
 
 /// The guests' target directory: inside the workspace's `target/`, apart from the harness build.
 fn guest_target_dir() -> PathBuf {
@@ -207,4 +209,67 @@ pub fn write_module(name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Read the `count` blocks that the workloads guest's `fill_memory` holds from the guest's memory
+/// (its `filled_blocks` tells where they are listed) and check them, as the host, with
+/// [`blocks_cover_memory`]. Returns the bytes they cover.
+pub fn assert_filled_blocks_cover_memory(session: &mut Session, count: usize, what: &str) -> usize {
+    let listed = session.call("filled_blocks").unwrap();
+    listed.assert_passed();
+    // The address is a `usize` of the guest: an `i32` on wasm32, an `i64` on memory64.
+    let (list, word_bytes) = match listed.results.first() {
+        Some(Val::I32(address)) => (address.cast_unsigned() as usize, 4),
+        Some(Val::I64(address)) => (usize::try_from(address.cast_unsigned()).unwrap(), 8),
+        other => panic!("{what}: filled_blocks returned {other:?}"),
+    };
+    let guest = &session.guest;
+    // Memory64 modules export no `__heap_base` (then all of the initial memory is claimable).
+    let heap_base = guest.initial_pages * PAGE_BYTES as u64 - guest.claimable_bytes;
+    let heap_base = (heap_base > 0).then_some(heap_base as usize);
+    let covered = blocks_cover_memory(guest.memory_bytes(), list, count, heap_base, word_bytes);
+    covered.unwrap_or_else(|problem| panic!("{what}: {problem}"))
+}
+
+/// Check, as the host, the `count` blocks listed at `list` in a guest's memory, each two
+/// little-endian words of `word_bytes` (its address and its size): each lies inside memory, above
+/// `heap_base` (the end of the static data) if it is known, none overlaps another or the list,
+/// and together they leave less than two pages of memory free above `heap_base`, or above the
+/// lowest block or the list where it is not known. The bytes they cover, or what is wrong.
+pub fn blocks_cover_memory(
+    memory: &[u8],
+    list: usize,
+    count: usize,
+    heap_base: Option<usize>,
+    word_bytes: usize,
+) -> Result<usize, String> {
+    let Some(listed) = memory.get(list..list + 2 * word_bytes * count) else {
+        return Err(format!("the list at {list:#x} runs past memory"));
+    };
+    let word = |bytes: &[u8]| {
+        let mut le = [0; 8];
+        le[..bytes.len()].copy_from_slice(bytes);
+        usize::try_from(u64::from_le_bytes(le)).unwrap()
+    };
+    let words: Vec<usize> = listed.chunks_exact(word_bytes).map(word).collect();
+    let mut blocks: Vec<[usize; 2]> = words.chunks_exact(2).map(|pair| [pair[0], pair[1]]).collect();
+    let covered = blocks.iter().map(|[_, size]| size).sum();
+    blocks.push([list, listed.len()]);
+    blocks.sort_unstable();
+    let floor = heap_base.unwrap_or(blocks[0][0]);
+    let mut end = floor;
+    for [address, size] in blocks {
+        if address < end {
+            return Err(format!("a block at {address:#x} starts below {end:#x}, the end of the one before"));
+        }
+        end = address + size;
+    }
+    if end > memory.len() {
+        return Err(format!("a block ends at {end:#x}, past memory"));
+    }
+    let left = memory.len() - floor - covered;
+    if left >= 2 * PAGE_BYTES {
+        return Err(format!("{left} bytes from {floor:#x} to the end of memory were not handed out"));
+    }
+    Ok(covered)
 }
