@@ -5,6 +5,11 @@
 use std::env;
 
 fn main() {
+    // The linker exports `__heap_base` from a wasm32 cdylib but not from a memory64 one, and the
+    // host holds the heap's claim on the initial memory to the bytes above it.
+    if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm64") {
+        println!("cargo:rustc-link-arg-cdylib=--export=__heap_base");
+    }
     if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
         for symbol in ["growheap_stats", "growheap_epoch"] {
             println!("cargo:rustc-link-arg-bins=--export={symbol}");

@@ -224,10 +224,12 @@ pub fn assert_filled_blocks_cover_memory(session: &mut Session, count: usize, wh
         other => panic!("{what}: filled_blocks returned {other:?}"),
     };
     let guest = &session.guest;
-    // Memory64 modules export no `__heap_base` (then all of the initial memory is claimable).
+    // Every workloads guest exports `__heap_base` (a memory64 one through its `build.rs`); without
+    // it all of the initial memory would count as claimable, and the floor would be 0.
     let heap_base = guest.initial_pages * PAGE_BYTES as u64 - guest.claimable_bytes;
-    let heap_base = (heap_base > 0).then_some(heap_base as usize);
-    let covered = blocks_cover_memory(guest.memory_bytes(), list, count, heap_base, word_bytes);
+    assert!(heap_base > 0, "{what}: the guest exports no __heap_base");
+    let covered =
+        blocks_cover_memory(guest.memory_bytes(), list, count, Some(heap_base as usize), word_bytes);
     covered.unwrap_or_else(|problem| panic!("{what}: {problem}"))
 }
 
