@@ -87,7 +87,11 @@ impl ResourceLimiter for GrowthRecorder {
 
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
         // Allowed by the cap, refused by the engine (over the memory's maximum, or out of
-        // host memory): the request did not grow memory after all.
+        // host memory): the request did not grow memory after all. Wasmtime 48 also calls this
+        // without asking `memory_growing` first, for a size that a memory of custom page size
+        // cannot hold (`LocalMemory::grow` in src/runtime/vm/memory.rs); the last granted request
+        // would then be marked refused, wrongly. No guest of this crate uses custom page sizes,
+        // and the page check of the call would still hold the counts to the memory's size.
         if let Some(index) = self.just_granted.take() {
             self.requests[index].granted = false;
         }
