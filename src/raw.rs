@@ -25,6 +25,7 @@ mod fresh;
 mod growth;
 mod quick;
 mod resize;
+mod slabs;
 mod small;
 mod tlsf;
 #[cfg(any(test, feature = "testing"))]
@@ -387,30 +388,6 @@ impl<S: PageSource> RawHeap<S> {
             if let Freed::EmptySlab(slab) = self.small.put(block, class) {
                 self.free_large(Block(slab.cast()));
             }
-        }
-    }
-
-    /// # Safety
-    /// As for [`alloc`](Self::alloc).
-    unsafe fn alloc_small(&mut self, class: usize) -> *mut u8 {
-        // SAFETY: the small tier holds only our memory.
-        if let Some(block) = unsafe { self.small.take(class) } {
-            return block;
-        }
-        // SAFETY: forwarded from the caller.
-        let slab = unsafe { self.alloc_large(SLAB_BYTES - WORD, SLAB_BYTES, true) };
-        if slab.is_null() {
-            return ptr::null_mut();
-        }
-        let slab = Block(slab);
-        // SAFETY: the slab was just allocated, so its header is ours; its payload runs to the
-        // next block's header (clamped to SLAB_BYTES so that every block masks to the slab's
-        // start), and the small tier owns it from now on.
-        unsafe {
-            let size = slab.size();
-            slab.set_slab(size, slab.prev_is_free());
-            self.small.install(slab.payload(), (size - WORD).min(SLAB_BYTES), class);
-            self.small.take(class).unwrap_or(ptr::null_mut())
         }
     }
 

@@ -358,53 +358,87 @@ fn at_the_cap_a_block_shrinking_into_the_small_tier_takes_its_slab_from_its_own_
     }
 }
 
+/// A heap capped at one page, started by a block of 200 bytes, then a pad, then `sizes` one after
+/// another, the first with its payload `before` bytes below a 1 KiB boundary; with `fill`, a
+/// filler then takes fresh memory up to the byte. Returns the heap, the pad and the blocks. Every
+/// block here is too large for the small tier, so that the heap holds no slab.
+fn capped_heap_with_blocks_below_a_boundary(
+    before: usize,
+    sizes: &[usize],
+    fill: bool,
+) -> (Checked, *mut u8, Vec<*mut u8>) {
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits { max_pages: 1, min_grow_pages: 1 });
+    // 200 bytes take a block of 208, header included, on wasm32 and on 64-bit hosts.
+    let next = heap.alloc(200, 8).unwrap().addr() + 208;
+    let first = (next + 160 + before).next_multiple_of(1024) - before;
+    let pad = heap.alloc(first - next - size_of::<usize>(), 8).unwrap();
+    let blocks: Vec<_> = sizes.iter().map(|&size| heap.alloc(size, 8).unwrap()).collect();
+    assert_eq!(blocks[0].addr(), first);
+    if fill {
+        heap.alloc(heap.validate().fresh_bytes - size_of::<usize>(), 8).unwrap();
+        assert_eq!(heap.validate().fresh_bytes, 0);
+    }
+    (heap, pad, blocks)
+}
+
+#[test]
+fn at_the_cap_a_small_request_takes_a_short_slab_where_no_full_one_fits() {
+    // A free block of 400 bytes, 64 of them below a 1 KiB boundary: no 1 KiB slab fits in it, but
+    // a shorter one does, at the boundary.
+    let (mut heap, _, blocks) = capped_heap_with_blocks_below_a_boundary(64, &[400, 2000], true);
+    heap.dealloc(blocks[0]);
+    let small = heap.alloc(8, 8);
+    assert!(small.is_some(), "null at the cap although a free block held a slab for it");
+    assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (1, 1));
+    // The slab took all 336 bytes past the boundary: 33 blocks of 8 bytes or more after its header
+    // (37 on wasm32, whose header is smaller). The 64 bytes in front hold no other slab.
+    let mut served = 1;
+    while heap.alloc(8, 8).is_some() {
+        served += 1;
+    }
+    assert!(served >= 33, "the slab served {served} blocks");
+    assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (2, 1));
+    heap.free_all();
+}
+
 #[test]
 fn at_the_cap_a_shrink_into_the_small_tier_counts_free_neighbours_and_fresh_memory() {
-    // A free block of 1,000 bytes never holds a 1 KiB slab at a 1 KiB-aligned payload; with the
-    // 1,100 bytes of the block next to it, it always does, in front or behind.
-    for freed in [0, 2] {
-        let (mut heap, blocks, filler) = heap_at_the_cap_with(&[1000, 1100, 1000]);
+    // Blocks of 208 and 400 bytes (header included) on either side of a 1 KiB boundary, 32 bytes
+    // of the first past it: neither holds a slab alone, not even one of a header and one block,
+    // but together they do. Free either, and shrink the other to 8 bytes.
+    for freed in [0, 1] {
+        let (mut heap, _, blocks) = capped_heap_with_blocks_below_a_boundary(176, &[200, 392], true);
         heap.dealloc(blocks[freed]);
-        let shrunk = heap.realloc(blocks[1], 8).expect("the block and its free neighbour hold a slab");
-        assert_eq!(heap.stats().failed_grows, 1);
-        heap.dealloc(shrunk);
-        heap.dealloc(blocks[2 - freed]);
-        heap.dealloc(filler);
+        let shrunk = heap.realloc(blocks[1 - freed], 8);
+        assert!(shrunk.is_some(), "the block and its free neighbour hold a slab");
+        assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (1, 1));
+        heap.free_all();
     }
-    // The block at `top` goes back to fresh memory, with the free block in front of it. The free
-    // block starts 2,016 bytes before the end of memory, a page boundary: the first 1 KiB-aligned
-    // payload in it lies 992 bytes in, and a slab there ends at the end of memory. So the free
-    // block (416 bytes), the block at top (about 700) and the fresh memory behind it (about 900)
-    // each hold no slab, the first two together neither, and all three do.
-    let (mut heap, blocks, filler) = heap_at_the_cap_with(&[2000]);
-    heap.dealloc(filler);
-    let fresh = heap.validate().fresh_bytes;
-    let front = heap.alloc(fresh - 2016 - size_of::<usize>(), 8).unwrap();
-    let freed = heap.alloc(400, 8).unwrap();
-    assert_eq!((freed.addr() + 992) % 1024, 0, "memory does not end on a 1 KiB boundary");
-    let last = heap.alloc(700, 8).unwrap();
-    assert!(heap.validate().fresh_bytes < 1024);
-    heap.dealloc(freed);
-    let shrunk = heap.realloc(last, 50).expect("the block at top and the free space around it hold a slab");
+    // The block at `top`, 32 bytes of it past the last 1 KiB boundary below the end of memory, and
+    // the 992 bytes of fresh memory behind it: together they hold a slab, either alone does not.
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits { max_pages: 1, min_grow_pages: 1 });
+    let next = heap.alloc(200, 8).unwrap().addr() + 208;
+    let boundary = next + heap.validate().fresh_bytes - 1024;
+    heap.alloc(boundary - 176 - next - size_of::<usize>(), 8).unwrap();
+    let last = heap.alloc(200, 8).unwrap();
+    assert_eq!(heap.validate().fresh_bytes, 992);
+    let shrunk = heap.realloc(last, 8);
+    assert!(shrunk.is_some(), "the block at top and the fresh memory behind it hold a slab");
     assert_eq!(heap.stats().failed_grows, 1);
-    heap.dealloc(shrunk);
-    heap.dealloc(front);
-    heap.dealloc(blocks[0]);
+    heap.free_all();
 }
 
 #[test]
 fn at_the_cap_a_shrink_into_the_small_tier_with_no_room_anywhere_is_null_and_loses_nothing() {
-    // 600 bytes between blocks in use: too small for a slab. Null, and `Checked` finds the block
-    // whole and the heap valid; the same shrink works once a neighbour is free.
-    let (mut heap, blocks, filler) = heap_at_the_cap_with(&[2000, 600, 2000]);
-    assert_eq!(heap.realloc(blocks[1], 8), None);
-    assert_eq!(heap.stats().failed_grows, 1);
-    assert_eq!(heap.validate().slabs, 0);
-    heap.dealloc(blocks[2]);
-    let shrunk = heap.realloc(blocks[1], 8).expect("the block and its free neighbour hold a slab");
-    for block in [shrunk, blocks[0], filler] {
-        heap.dealloc(block);
-    }
+    // A block of 208 bytes just past a 1 KiB boundary, between blocks in use: no slab fits in it.
+    // Null, and `Checked` finds the block whole and the heap valid; the same shrink works once
+    // the block in front, which ends 16 bytes past the boundary, is free.
+    let (mut heap, pad, blocks) = capped_heap_with_blocks_below_a_boundary(1024 - 16, &[200], true);
+    assert_eq!(heap.realloc(blocks[0], 8), None);
+    assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (1, 0));
+    heap.dealloc(pad);
+    assert!(heap.realloc(blocks[0], 8).is_some(), "the block and its free neighbour hold a slab");
+    heap.free_all();
 }
 
 /// 600 blocks of up to 20,000 bytes and alignments up to 64, the same every time.

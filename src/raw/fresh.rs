@@ -114,7 +114,7 @@ impl<S: PageSource> RawHeap<S> {
     ///
     /// # Safety
     /// `payload` came from [`top_fits`](Self::top_fits) for `size` just now.
-    unsafe fn cut_from_top(&mut self, payload: *mut u8, size: usize) -> Block {
+    pub(super) unsafe fn cut_from_top(&mut self, payload: *mut u8, size: usize) -> Block {
         let gap = payload.addr() - self.top.addr();
         // SAFETY: the gap and the block lie in fresh memory below `end`, which we own; the block
         // before `top` is in use [ref:top], so the gap block's PREV_FREE is clear.

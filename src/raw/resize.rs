@@ -3,8 +3,8 @@
 //! memory is low.
 
 use super::RawHeap;
-use super::block::{Block, MIN_BLOCK, WORD, block_size_for};
-use super::small::{SLAB_BYTES, SMALL_MAX, class_of};
+use super::block::{Block, MIN_BLOCK, block_size_for};
+use super::small::{SLAB_BYTES, SMALL_MAX, class_of, shortest_slab};
 use super::tlsf::holds_aligned;
 use crate::source::PageSource;
 use core::mem::MaybeUninit;
@@ -151,13 +151,14 @@ impl<S: PageSource> RawHeap<S> {
     /// The last resort of a `realloc` that moves a block of the coalescing tier into the small
     /// tier (a shrink to `SMALL_MAX` bytes or less) when no slab can be had because memory cannot
     /// grow: free the block first, its new contents kept on the stack, so that a slab can be cut
-    /// from its own space, merged with its free neighbours or with fresh memory. The new payload,
-    /// or null, and nothing changed, when that space would not hold a slab either.
+    /// from its own space, merged with its free neighbours or with fresh memory, full or as short
+    /// as one block of the class (`RawHeap::slab_without_growth`). The new payload, or null, and
+    /// nothing changed, when that space would not hold a slab either.
     ///
     /// Without it, at the page cap or when the host refuses, `Vec::shrink_to_fit` from more than
     /// 128 bytes to 128 or less got null and aborted the program, while its own buffer held room.
-    /// Still null: a block whose space, with its free neighbours, is too small for a slab (1 KiB
-    /// at a 1 KiB-aligned payload), when no slab has a free block of the new class either.
+    /// Still null: a block whose space, with its free neighbours, holds no 1 KiB-aligned address
+    /// with room for the slab's header and one block after it.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc); `block` is live with `old_size` and `align`, and the call to
@@ -170,16 +171,18 @@ impl<S: PageSource> RawHeap<S> {
         new_size: usize,
         align: usize,
     ) -> *mut u8 {
-        let into_small = Self::is_small(new_size.max(1), align) && !Self::is_small(old_size.max(1), align);
-        let slab_size = block_size_for(SLAB_BYTES - WORD);
-        let (true, Some(slab_size)) = (into_small, slab_size) else { return ptr::null_mut() };
+        if !Self::is_small(new_size.max(1), align) || Self::is_small(old_size.max(1), align) {
+            return ptr::null_mut();
+        }
+        let class = class_of(new_size.max(1));
+        let Some(slab_size) = block_size_for(shortest_slab(class)) else { return ptr::null_mut() };
         let old = Block(block);
         // SAFETY: the block is live in the coalescing tier, so its header, its neighbours' headers
         // and the footer of a free block in front are valid; its first `new_size <= SMALL_MAX`
         // bytes are ours to read. Freed, the block merges exactly as measured here (`free_large`),
-        // and the slab's search then finds what `holds_aligned` found: fresh memory from `top`
-        // (`top_fits`), or the merged free block on a list from the slab's size up (the walk of
-        // `alloc_fresh`, which comes before any growth), so the copy back has its block.
+        // and `slab_without_growth` then finds at least what `holds_aligned` found: fresh memory
+        // from `top` (`top_fits`), or the merged free block on a list from the slab's size up
+        // (`FreeIndex::take_aligned`), so the copy back has its block.
         unsafe {
             let (mut start, mut size) = (old, old.size());
             if old.prev_is_free() {
@@ -198,7 +201,8 @@ impl<S: PageSource> RawHeap<S> {
             let mut kept = [MaybeUninit::<u8>::uninit(); SMALL_MAX];
             ptr::copy_nonoverlapping(block, kept.as_mut_ptr().cast::<u8>(), new_size);
             self.free_large(old);
-            let moved = self.alloc_small(class_of(new_size.max(1)));
+            let slab = self.slab_without_growth(class);
+            let moved = self.serve_from_new_slab(slab, class);
             // A check of the reasoning above, for the heap's tests (a panic here, under the lock,
             // in a caller's debug build would be worse than the null).
             #[cfg(any(test, feature = "testing"))]

@@ -62,6 +62,13 @@ static_assertions::const_assert!(SLAB_BYTES.is_power_of_two());
 // 512 bytes 36.04 / 31.97, but small objects 29 pages at 2164.5 fuel.
 static_assertions::const_assert!(FIRST_BLOCK + 7 * SMALL_MAX <= SLAB_BYTES - SMALL_ALIGN);
 
+/// The payload of the shortest slab that holds a block of `class`: its header and one block. Cut
+/// only when memory cannot grow and no full slab fits (`RawHeap::slab_without_growth`); it lies at
+/// a 1 KiB-aligned payload as every slab does.
+pub(crate) const fn shortest_slab(class: usize) -> usize {
+    FIRST_BLOCK + class_size(class)
+}
+
 /// The class that serves `size` bytes (`1..=SMALL_MAX`).
 pub(crate) const fn class_of(size: usize) -> usize {
     debug_assert!(size >= 1 && size <= SMALL_MAX);
