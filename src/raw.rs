@@ -258,8 +258,12 @@ impl<S: PageSource> RawHeap<S> {
                     ptr::copy_nonoverlapping(block, moved, old_size.min(new_size));
                     self.free_moved(block, old_size, align);
                 } else {
-                    // A shrink into the small tier may take its slab from the block's own space.
+                    // A shrink into the small tier may take its slab from the block's own space,
+                    // and a grow may take the free space in front of the block.
                     moved = self.shrink_into_own_space(block, old_size, new_size, align);
+                    if moved.is_null() {
+                        moved = self.grow_into_own_space(block, old_size, new_size, align);
+                    }
                     if moved.is_null() {
                         return moved;
                     }
@@ -274,17 +278,22 @@ impl<S: PageSource> RawHeap<S> {
     }
 
     /// Grow memory ahead of time so that an allocation of `bytes` (alignment up to 8) needs no
-    /// growth. False if the growth was refused and the empty slabs kept for reuse, given back, do
-    /// not make room either.
+    /// growth. False if the growth was refused and no memory the heap holds makes room: not the
+    /// empty slabs kept for reuse, given back, and for a small request, not a slab of its class or
+    /// a free space that holds a shorter slab (`slab_without_growth`).
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
     pub unsafe fn reserve(&mut self, bytes: usize) -> bool {
         self.start();
+        let class = (bytes <= SMALL_MAX).then(|| class_of(bytes.max(1)));
+        if class.is_some_and(|class| self.small.can_take(class)) {
+            return true;
+        }
         self.flush_quick();
         // A small request may need a whole new slab, aligned to its size.
         let (request, align) =
-            if bytes <= SMALL_MAX { (SLAB_BYTES - WORD, SLAB_BYTES) } else { (bytes, GRANULE) };
+            if class.is_some() { (SLAB_BYTES - WORD, SLAB_BYTES) } else { (bytes, GRANULE) };
         let Some(size) = block_size_for(request) else { return false };
         // Look again after each growth: another thread's growth may have got in first (see
         // `MAX_GROWTHS_PER_BLOCK`).
@@ -292,16 +301,27 @@ impl<S: PageSource> RawHeap<S> {
         loop {
             // The walk `alloc_fresh` makes before memory grows finds every free block that holds
             // the request.
-            if self.top_fits(size, align).is_some() || self.free_index.has_aligned(size, align) {
+            if self.fits_without_growth(size, align) {
                 return true;
             }
             if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(size, align) {
-                // As in `alloc_fresh`: kept slabs, given back, may make room.
-                return self.release_kept_slabs()
-                    && (self.top_fits(size, align).is_some() || self.free_index.has_aligned(size, align));
+                // As in `alloc_fresh` and `alloc_small`: kept slabs, given back, may make room,
+                // and a small request takes a shorter slab where no full one fits.
+                self.release_kept_slabs();
+                return self.fits_without_growth(size, align)
+                    || class.is_some_and(|class| {
+                        block_size_for(small::shortest_slab(class))
+                            .is_some_and(|shortest| self.fits_without_growth(shortest, SLAB_BYTES))
+                    });
             }
             growths += 1;
         }
+    }
+
+    /// Whether fresh memory or a free block holds `size` bytes at `align`: what `alloc_fresh`
+    /// looks at before memory grows.
+    fn fits_without_growth(&self, size: usize, align: usize) -> bool {
+        self.top_fits(size, align).is_some() || self.free_index.has_aligned(size, align)
     }
 
     fn add_live(&mut self, bytes: usize) {

@@ -404,6 +404,33 @@ fn at_the_cap_a_small_request_takes_a_short_slab_where_no_full_one_fits() {
 }
 
 #[test]
+fn at_the_cap_reserve_of_a_small_request_answers_as_its_allocation_would() {
+    // Room in the class's current slab: true, with no growth asked, and the block comes from it.
+    let (mut heap, _, _) = capped_heap_with_blocks_below_a_boundary(64, &[400, 2000], false);
+    let first = heap.alloc(8, 8).unwrap();
+    heap.alloc(heap.validate().fresh_bytes - size_of::<usize>(), 8).unwrap();
+    assert!(heap.reserve(8), "reserve refused although the class's slab has room");
+    assert_eq!(heap.stats().failed_grows, 0, "no growth asked for");
+    assert_eq!(heap.alloc(8, 8).unwrap().addr(), first.addr() + 8);
+    heap.free_all();
+    // Room only for a short slab at a 1 KiB boundary inside a free block: true after the refused
+    // growth, and the allocation then takes that slab.
+    let (mut heap, _, blocks) = capped_heap_with_blocks_below_a_boundary(64, &[400, 2000], true);
+    heap.dealloc(blocks[0]);
+    assert!(heap.reserve(8), "reserve refused although a free block holds a short slab");
+    assert_eq!(heap.stats().failed_grows, 1);
+    assert!(heap.alloc(8, 8).is_some());
+    assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (2, 1));
+    heap.free_all();
+    // No boundary with room anywhere: false, and the allocation gets null.
+    let (mut heap, _, blocks) = capped_heap_with_blocks_below_a_boundary(1024 - 16, &[200, 2000], true);
+    heap.dealloc(blocks[0]);
+    assert!(!heap.reserve(8), "reserve said true with no room for any slab");
+    assert_eq!(heap.alloc(8, 8), None);
+    heap.free_all();
+}
+
+#[test]
 fn at_the_cap_a_shrink_into_the_small_tier_counts_free_neighbours_and_fresh_memory() {
     // Blocks of 208 and 400 bytes (header included) on either side of a 1 KiB boundary, 32 bytes
     // of the first past it: neither holds a slab alone, not even one of a header and one block,
@@ -440,6 +467,101 @@ fn at_the_cap_a_shrink_into_the_small_tier_with_no_room_anywhere_is_null_and_los
     assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (1, 0));
     heap.dealloc(pad);
     assert!(heap.realloc(blocks[0], 8).is_some(), "the block and its free neighbour hold a slab");
+    heap.free_all();
+}
+
+/// What lies behind the block grown in `at_the_cap_a_grow_takes_the_free_block_in_front...`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Behind {
+    InUse,
+    Free,
+    Fresh,
+}
+
+#[test]
+fn at_the_cap_a_grow_takes_the_free_block_in_front_with_what_lies_behind() {
+    // A block of 3,000 bytes (3,008 with its header, rounded) with a free block of 2,000 (2,016) in
+    // front, grown where only the space they make with what lies behind holds it: a block in use,
+    // a free block of 200 (208), or the block ends at `top` with 992 bytes of fresh memory left.
+    // Grown to 4,950 (4,960) the rest, 64 bytes with a block in use behind, stays with the block;
+    // to 4,500 (4,512) a rest of 512 is split off and freed, as is 272 with the free block behind.
+    // `Checked` compares the contents and validates the heap, flags included, after every call.
+    for (behind, new_size, free_after) in [
+        (Behind::InUse, 4950, 0),
+        (Behind::InUse, 4500, 1),
+        (Behind::Free, 4950, 1),
+        (Behind::Fresh, 4950, 0),
+    ] {
+        let mut heap = Checked::new(FakePages::wasi_like(64), Limits { max_pages: 1, min_grow_pages: 1 });
+        // The first block starts the heap, which then has fresh memory to measure.
+        heap.alloc(200, 8).unwrap();
+        if behind == Behind::Fresh {
+            // Fill all but the two blocks and 992 bytes, so that the block ends at `top`.
+            heap.alloc(heap.validate().fresh_bytes - 2016 - 3008 - 992 - size_of::<usize>(), 8).unwrap();
+        }
+        let front = heap.alloc(2000, 8).unwrap();
+        let block = heap.alloc(3000, 8).unwrap();
+        if behind != Behind::Fresh {
+            let neighbour = heap.alloc(200, 8).unwrap();
+            heap.alloc(heap.validate().fresh_bytes - size_of::<usize>(), 8).unwrap();
+            if behind == Behind::Free {
+                heap.dealloc(neighbour);
+            }
+        }
+        assert_eq!(heap.validate().fresh_bytes, if behind == Behind::Fresh { 992 } else { 0 });
+        heap.dealloc(front);
+        let grown = heap.realloc(block, new_size);
+        let case = format!("{behind:?} behind, grown to {new_size}");
+        assert_eq!(grown, Some(front), "{case}: null although the space in front held the block");
+        assert!(heap.stats().failed_grows > 0, "{case}: the growth was tried first");
+        let report = heap.validate();
+        assert_eq!(report.free_blocks, free_after, "{case}: {report:?}");
+        if behind == Behind::Fresh {
+            assert_eq!(report.fresh_bytes, 2016 + 3008 + 992 - 4960, "{case}: the rest is fresh memory");
+        }
+        heap.free_all();
+    }
+}
+
+/// A heap capped at one page and used up to the byte: a free block of 1,000 bytes (with any gap
+/// the next block's alignment left), a block of 3,000 bytes at `align`, and a block of `behind`
+/// bytes in use. The free block's payload and the block's.
+fn capped_heap_with_a_free_block_in_front(align: usize, behind: usize) -> (Checked, *mut u8, *mut u8) {
+    let mut heap = Checked::new(FakePages::wasi_like(64), Limits { max_pages: 1, min_grow_pages: 1 });
+    let front = heap.alloc(1000, 8).unwrap();
+    let block = heap.alloc(3000, align).unwrap();
+    heap.alloc(behind, 8).unwrap();
+    heap.alloc(heap.validate().fresh_bytes - size_of::<usize>(), 8).unwrap();
+    heap.dealloc(front);
+    (heap, front, block)
+}
+
+#[test]
+fn at_the_cap_an_aligned_grow_leaves_the_gap_in_front_free() {
+    // A block aligned to 256, cut after a block of 1,000 bytes: the gap its alignment left merges
+    // with that block once it is freed, into the space in front of the block. Grown by that space
+    // less the most a new gap can take (256 and a free block's 32 bytes), its new payload is the
+    // first one aligned to 256 with room for a free block before it, and the bytes before it are
+    // free.
+    // The block behind is larger than any gap the alignment left, so that it does not fill it.
+    let (mut heap, front, block) = capped_heap_with_a_free_block_in_front(256, 300);
+    let space = block.addr() - front.addr();
+    let grown = heap.realloc(block, space + 3000 - 288).expect("the space in front holds the block");
+    assert_eq!(grown.addr() % 256, 0);
+    assert!(front < grown && grown < block, "{front:p} < {grown:p} < {block:p}");
+    assert!(heap.validate().free_bytes >= grown.addr() - front.addr(), "{:?}", heap.validate());
+    heap.free_all();
+}
+
+#[test]
+fn at_the_cap_a_grow_with_no_room_around_it_is_null_and_loses_nothing() {
+    // The free block in front and the block together hold 4,000 bytes, not 6,000; and with no free
+    // block in front, none is taken, however much room lies behind (`try_resize` took that).
+    let (mut heap, front, block) = capped_heap_with_a_free_block_in_front(8, 200);
+    assert_eq!(heap.realloc(block, 6000), None);
+    let pinned = heap.alloc(900, 8).unwrap();
+    assert_eq!(pinned, front, "the free block in front was left as it was");
+    assert_eq!(heap.realloc(block, 3100), None, "no free block in front");
     heap.free_all();
 }
 

@@ -19,8 +19,9 @@ static CAPPED: GrowHeap = GrowHeap::new().max_pages(4);
 /// A third heap, with its quick lists turned off; one test uses it, on its one page.
 static MERGING: GrowHeap = GrowHeap::new().max_pages(1).quick_lists(false);
 
-/// A fourth heap, on one page; one test fills it.
-static FILLED: GrowHeap = GrowHeap::new().max_pages(1);
+/// A fourth and a fifth heap, on one page each; one test fills each (`fill_to_the_cap`).
+static FILLED_FOR_SHRINK: GrowHeap = GrowHeap::new().max_pages(1);
+static FILLED_FOR_GROW: GrowHeap = GrowHeap::new().max_pages(1);
 
 /// A `CompactHeap` in the same memory, capped at 3 pages; one test uses it. Its pages are foreign
 /// to `HEAP` too.
@@ -44,8 +45,8 @@ fn assert_pages_explained(stats: &Stats, capped: &Stats) {
     );
 }
 
-/// Foreign pages `HEAP` saw that `CAPPED` did not grow (`MERGING`'s, `FILLED`'s, `COMPACT`'s, and libc's
-/// malloc on wasip1).
+/// Foreign pages `HEAP` saw that `CAPPED` did not grow (`MERGING`'s, the filled heaps', `COMPACT`'s,
+/// and libc's malloc on wasip1).
 fn other_foreign(stats: &Stats, capped: &Stats) -> usize {
     stats.foreign_pages.saturating_sub(capped.pages_grown)
 }
@@ -156,40 +157,78 @@ fn without_quick_lists_two_freed_neighbours_merge_at_once() {
     }
 }
 
+/// Fill the rest of `heap`'s one page with blocks too big for the small tier, down to the last
+/// bytes, so that nothing fits anywhere but in the space of the blocks the caller made. The blocks,
+/// to be freed with their layouts; the page must have filled.
+fn fill_to_the_cap(heap: &GrowHeap) -> Vec<(*mut u8, Layout)> {
+    let mut fillers = Vec::new();
+    for size in [4096, 1024, 256, 160, 136] {
+        let layout = Layout::from_size_align(size, 8).unwrap();
+        loop {
+            // SAFETY: the layout is non-zero.
+            let filler = unsafe { heap.alloc(layout) };
+            if filler.is_null() {
+                break;
+            }
+            fillers.push((filler, layout));
+        }
+    }
+    assert!(heap.stats().failed_grows > 0, "the page never filled");
+    fillers
+}
+
 #[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_os = "unknown"), test)]
 fn at_the_cap_a_shrink_to_a_small_size_takes_room_from_its_own_block() {
+    let heap = &FILLED_FOR_SHRINK;
     let (big, small) = (Layout::from_size_align(3000, 8).unwrap(), Layout::from_size_align(100, 8).unwrap());
     // SAFETY: layouts are non-zero; blocks are freed with the layout they were made with, and the
     // shrunk block with its new one.
     unsafe {
-        let block = FILLED.alloc(big);
+        let block = heap.alloc(big);
         assert!(!block.is_null());
         block.write_bytes(7, 3000);
-        // Fill the rest of the page with blocks too big for the small tier, down to the last
-        // bytes, so that no slab fits anywhere but in the big block's space.
-        let mut fillers = Vec::new();
-        for size in [4096, 1024, 256, 160, 136] {
-            let layout = Layout::from_size_align(size, 8).unwrap();
-            loop {
-                let filler = FILLED.alloc(layout);
-                if filler.is_null() {
-                    break;
-                }
-                fillers.push((filler, layout));
-            }
-        }
-        let refused = FILLED.stats().failed_grows;
-        assert!(refused > 0, "the page never filled");
+        let fillers = fill_to_the_cap(heap);
+        let refused = heap.stats().failed_grows;
         // What `Vec::shrink_to_fit` asks for: null here would abort the program.
-        let shrunk = FILLED.realloc(block, big, 100);
+        let shrunk = heap.realloc(block, big, 100);
         assert!(!shrunk.is_null(), "null at the cap although the block's own space held room");
         assert!(core::slice::from_raw_parts(shrunk, 100).iter().all(|&b| b == 7), "contents lost");
-        assert_eq!(FILLED.stats().failed_grows, refused + 1, "one refused growth, no more");
-        assert_eq!(FILLED.stats().pages_grown, 1);
-        FILLED.dealloc(shrunk, small);
+        assert_eq!(heap.stats().failed_grows, refused + 1, "one refused growth, no more");
+        assert_eq!(heap.stats().pages_grown, 1);
+        heap.dealloc(shrunk, small);
         for (filler, layout) in fillers {
-            FILLED.dealloc(filler, layout);
+            heap.dealloc(filler, layout);
+        }
+    }
+}
+
+#[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_os = "unknown"), test)]
+fn at_the_cap_a_grow_takes_the_free_block_in_front() {
+    let heap = &FILLED_FOR_GROW;
+    let (front, old) = (Layout::from_size_align(2000, 8).unwrap(), Layout::from_size_align(3000, 8).unwrap());
+    // SAFETY: layouts are non-zero; blocks are freed with the layout they were made with, and the
+    // grown block with its new one.
+    unsafe {
+        let first = heap.alloc(front);
+        let block = heap.alloc(old);
+        assert!(!first.is_null() && !block.is_null());
+        for (at, byte) in core::slice::from_raw_parts_mut(block, 3000).iter_mut().enumerate() {
+            *byte = at as u8;
+        }
+        let fillers = fill_to_the_cap(heap);
+        heap.dealloc(first, front);
+        // What a `Vec` that grows asks for: null here would abort the program. The free block in
+        // front and the block's own space hold it together.
+        let grown = heap.realloc(block, old, 4900);
+        assert_eq!(grown, first, "null at the cap although the space in front held room");
+        let contents = core::slice::from_raw_parts(grown, 3000);
+        assert!(contents.iter().enumerate().all(|(at, &byte)| byte == at as u8), "contents lost");
+        assert_eq!(heap.stats().pages_grown, 1);
+        heap.dealloc(grown, Layout::from_size_align(4900, 8).unwrap());
+        for (filler, layout) in fillers {
+            heap.dealloc(filler, layout);
         }
     }
 }

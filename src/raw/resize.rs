@@ -1,11 +1,12 @@
 //! `realloc` in place where it can be: shrinking, growing into fresh memory or into the block
 //! behind when it is free or waits on a quick list, and moving a block that shrinks while fresh
-//! memory is low.
+//! memory is low. When memory cannot grow, a last resort moves a block within its own space
+//! merged with its free neighbours.
 
-use super::RawHeap;
 use super::block::{Block, MIN_BLOCK, block_size_for};
 use super::small::{SLAB_BYTES, SMALL_MAX, class_of, shortest_slab};
 use super::tlsf::holds_aligned;
+use super::{RawHeap, aligned_with_gap};
 use crate::source::PageSource;
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -184,17 +185,7 @@ impl<S: PageSource> RawHeap<S> {
         // from `top` (`top_fits`), or the merged free block on a list from the slab's size up
         // (`FreeIndex::take_aligned`), so the copy back has its block.
         unsafe {
-            let (mut start, mut size) = (old, old.size());
-            if old.prev_is_free() {
-                start = old.prev_free();
-                size += start.size();
-            }
-            let next = old.next();
-            if next.payload() == self.top {
-                size = self.end.addr() - start.payload().addr();
-            } else if next.is_free() {
-                size += next.size();
-            }
+            let (start, size) = self.space_around(old);
             if !holds_aligned(start.payload().addr(), size, slab_size, SLAB_BYTES) {
                 return ptr::null_mut();
             }
@@ -211,6 +202,96 @@ impl<S: PageSource> RawHeap<S> {
                 ptr::copy_nonoverlapping(kept.as_ptr().cast::<u8>(), moved, new_size);
             }
             moved
+        }
+    }
+
+    /// The last resort of a `realloc` that grows a block of the coalescing tier when no block
+    /// elsewhere can be had because memory cannot grow: take the free block in front of it, with
+    /// the free block or fresh memory behind it, and move the contents down into the space they
+    /// make together. The new payload, or null, and nothing changed, when there is no free block
+    /// in front or the space does not hold the new size. With no free block in front, what is
+    /// behind alone was tried already (`try_resize`).
+    ///
+    /// Without it, at the page cap or when the host refuses, a `Vec` that grew got null and aborted
+    /// the program while the free block in front of its buffer held the room it lacked.
+    ///
+    /// # Safety
+    /// As for [`alloc`](Self::alloc); `block` is live with `old_size` and `align`, and the calls to
+    /// resize it in place and to take a new block have just failed.
+    #[inline(never)]
+    pub(super) unsafe fn grow_into_own_space(
+        &mut self,
+        block: *mut u8,
+        old_size: usize,
+        new_size: usize,
+        align: usize,
+    ) -> *mut u8 {
+        if Self::is_small(new_size.max(1), align) || Self::is_small(old_size.max(1), align) {
+            return ptr::null_mut();
+        }
+        let Some(wanted) = block_size_for(new_size) else { return ptr::null_mut() };
+        let old = Block(block);
+        // SAFETY: the block is live in the coalescing tier, so its header, its neighbours' headers
+        // and the footer of the free block in front are valid. The neighbours come off the index
+        // before their bytes are reused; the contents move down (`aligned_with_gap` finds the
+        // block's own payload at the latest, since it is aligned with a free block in front) and
+        // end before the header of the block behind the space; only then are the new headers
+        // written, each outside the contents' new place.
+        unsafe {
+            if !old.prev_is_free() {
+                return ptr::null_mut();
+            }
+            let (start, size) = self.space_around(old);
+            let next = old.next();
+            let at_top = next.payload() == self.top;
+            if !holds_aligned(start.payload().addr(), size, wanted, align) {
+                return ptr::null_mut();
+            }
+            let payload = aligned_with_gap(start.payload().addr(), align).unwrap_or(block.addr());
+            let moved = block.with_addr(payload);
+            self.free_index.remove(start, start.size());
+            if !at_top && next.is_free() {
+                self.free_index.remove(next, next.size());
+            }
+            ptr::copy(block, moved, old_size);
+            if at_top {
+                // The space becomes fresh memory, as a freed block at `top` does, and the block is
+                // cut from it as from fresh memory.
+                self.top = start.payload();
+                return self.cut_from_top(moved, wanted).payload();
+            }
+            // The space is one free block, its footer not written: `use_free_block` reads only its
+            // header and writes the footers of what it leaves free.
+            let after = Block(start.payload().wrapping_add(size));
+            start.set_used(size, false);
+            let used = self.use_free_block(start, wanted, align);
+            after.set_prev_free(used.next() != after);
+            used.payload()
+        }
+    }
+
+    /// The space `block` would make if it were freed: the block, with the free block in front of
+    /// it and the free block behind it, or with all fresh memory when it ends at `top`. Its start
+    /// and size, as `free_large` would merge it.
+    ///
+    /// # Safety
+    /// `block` is an in-use block of the coalescing tier.
+    unsafe fn space_around(&self, block: Block) -> (Block, usize) {
+        // SAFETY: the block's header and its neighbours' are valid, and so is the footer of a free
+        // block in front, as the caller promises.
+        unsafe {
+            let (mut start, mut size) = (block, block.size());
+            if block.prev_is_free() {
+                start = block.prev_free();
+                size += start.size();
+            }
+            let next = block.next();
+            if next.payload() == self.top {
+                size = self.end.addr() - start.payload().addr();
+            } else if next.is_free() {
+                size += next.size();
+            }
+            (start, size)
         }
     }
 }

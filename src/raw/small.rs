@@ -180,6 +180,13 @@ impl SmallTier {
         }
     }
 
+    /// Whether [`take`](Self::take) would find a block of `class` without a new slab.
+    pub(crate) fn can_take(&self, class: usize) -> bool {
+        let slab = self.current[class % CLASS_SLOTS];
+        // SAFETY: a current slab is ours [ref:partial]; a listed one has room.
+        (!slab.is_null() && unsafe { (*slab).has_room() }) || !self.partial[class % CLASS_SLOTS].is_null()
+    }
+
     /// # Safety
     /// `slab` is a slab of `class` that the heap owns.
     #[inline]

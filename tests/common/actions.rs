@@ -49,11 +49,13 @@ impl Input<'_> {
 trait Driver {
     fn live_count(&self) -> usize;
     fn nth_live(&self, n: usize) -> Option<*mut u8>;
-    fn alloc(&mut self, size: usize, align: usize);
+    /// False when the heap returned null.
+    fn alloc(&mut self, size: usize, align: usize) -> bool;
     fn alloc_zeroed(&mut self, size: usize, align: usize);
     fn dealloc(&mut self, block: *mut u8);
     fn realloc(&mut self, block: *mut u8, new_size: usize);
-    fn reserve(&mut self, bytes: usize);
+    fn reserve(&mut self, bytes: usize) -> bool;
+    fn grow_calls(&self) -> u64;
     fn fake(&mut self) -> &mut FakePages;
 }
 
@@ -64,8 +66,8 @@ impl Driver for Checked {
     fn nth_live(&self, n: usize) -> Option<*mut u8> {
         Checked::nth_live(self, n)
     }
-    fn alloc(&mut self, size: usize, align: usize) {
-        Checked::alloc(self, size, align);
+    fn alloc(&mut self, size: usize, align: usize) -> bool {
+        Checked::alloc(self, size, align).is_some()
     }
     fn alloc_zeroed(&mut self, size: usize, align: usize) {
         Checked::alloc_zeroed(self, size, align);
@@ -76,8 +78,11 @@ impl Driver for Checked {
     fn realloc(&mut self, block: *mut u8, new_size: usize) {
         Checked::realloc(self, block, new_size);
     }
-    fn reserve(&mut self, bytes: usize) {
-        Checked::reserve(self, bytes);
+    fn reserve(&mut self, bytes: usize) -> bool {
+        Checked::reserve(self, bytes)
+    }
+    fn grow_calls(&self) -> u64 {
+        self.stats().grow_calls
     }
     fn fake(&mut self) -> &mut FakePages {
         Checked::fake(self)
@@ -91,8 +96,8 @@ impl Driver for CheckedCompact {
     fn nth_live(&self, n: usize) -> Option<*mut u8> {
         CheckedCompact::nth_live(self, n)
     }
-    fn alloc(&mut self, size: usize, align: usize) {
-        CheckedCompact::alloc(self, size, align);
+    fn alloc(&mut self, size: usize, align: usize) -> bool {
+        CheckedCompact::alloc(self, size, align).is_some()
     }
     fn alloc_zeroed(&mut self, size: usize, align: usize) {
         CheckedCompact::alloc_zeroed(self, size, align);
@@ -103,8 +108,11 @@ impl Driver for CheckedCompact {
     fn realloc(&mut self, block: *mut u8, new_size: usize) {
         CheckedCompact::realloc(self, block, new_size);
     }
-    fn reserve(&mut self, bytes: usize) {
-        CheckedCompact::reserve(self, bytes);
+    fn reserve(&mut self, bytes: usize) -> bool {
+        CheckedCompact::reserve(self, bytes)
+    }
+    fn grow_calls(&self) -> u64 {
+        self.stats().grow_calls
     }
     fn fake(&mut self) -> &mut FakePages {
         CheckedCompact::fake(self)
@@ -150,7 +158,9 @@ fn drive(heap: &mut impl Driver, mut input: Input) {
     while !input.is_empty() {
         let live = heap.live_count();
         match input.byte() % 8 {
-            0 => heap.alloc(input.size(), input.align()),
+            0 => {
+                heap.alloc(input.size(), input.align());
+            }
             1 => heap.alloc_zeroed(input.size(), input.align()),
             2 if live > 0 => {
                 let block = heap.nth_live(usize::from(input.byte()) % live).unwrap();
@@ -160,7 +170,15 @@ fn drive(heap: &mut impl Driver, mut input: Input) {
                 let block = heap.nth_live(usize::from(input.byte()) % live).unwrap();
                 heap.realloc(block, input.size());
             }
-            4 => heap.reserve(input.size()),
+            4 => {
+                // What a true reserve promises: the allocation it was for does not grow memory.
+                let size = input.size();
+                if heap.reserve(size) {
+                    let grow_calls = heap.grow_calls();
+                    assert!(heap.alloc(size, 8), "null for {size} bytes after reserve said true");
+                    assert_eq!(heap.grow_calls(), grow_calls, "memory grew for {size} bytes after reserve");
+                }
+            }
             5 => heap.fake().refuse_next_grows(1),
             6 => {
                 // Someone else grows memory now, or just before the heap's next growth, as another

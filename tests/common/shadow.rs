@@ -1,4 +1,4 @@
-//! The model both checked drivers keep: every live block with the byte it was filled with, and
+//! The model both checked drivers keep: every live block with the pattern it was filled with, and
 //! the statistics that the calls so far must have produced.
 
 use growheap::Stats;
@@ -6,13 +6,27 @@ use growheap::source::{FakePages, PAGE_SIZE};
 use std::alloc::Layout;
 use std::collections::BTreeMap;
 
-/// The first byte of `bytes` that is not `fill`. Compares 4 KiB slices at a time, which
-/// compiles to `memcmp` (and is what keeps Miri quick).
+/// Bytes compared at a time: slices this long compile to `memcmp` (which keeps Miri quick).
+const CHUNK: usize = 4096;
+
+/// The first byte of `bytes` that is not `fill`.
 pub fn first_difference(bytes: &[u8], fill: u8) -> Option<usize> {
-    let pattern = [fill; 4096];
-    let chunk = bytes.chunks(4096).position(|c| c != &pattern[..c.len()])?;
-    let start = chunk * 4096;
-    bytes[start..].iter().position(|&b| b != fill).map(|i| start + i)
+    first_difference_from(bytes, &[fill; CHUNK])
+}
+
+/// The first byte of `bytes` that differs from `pattern` repeated.
+fn first_difference_from(bytes: &[u8], pattern: &[u8; CHUNK]) -> Option<usize> {
+    let chunk = bytes.chunks(CHUNK).position(|c| c != &pattern[..c.len()])?;
+    let start = chunk * CHUNK;
+    bytes[start..].iter().zip(pattern).position(|(byte, expected)| byte != expected).map(|i| start + i)
+}
+
+/// What a block filled with `fill` holds, a chunk at a time: byte `i` is `fill + i` (mod 256), so
+/// that a copy that stops short, or lands off by other than a multiple of 256 bytes, leaves a
+/// wrong byte, where a uniform fill would not show it (a block moved within its own space copies
+/// from bytes that held the same fill).
+fn fill_pattern(fill: u8) -> [u8; CHUNK] {
+    std::array::from_fn(|i| fill.wrapping_add(i as u8))
 }
 
 /// A live block in the model.
@@ -20,7 +34,7 @@ pub fn first_difference(bytes: &[u8], fill: u8) -> Option<usize> {
 pub struct Live {
     pub ptr: *mut u8,
     pub layout: Layout,
-    /// Every byte of the block holds this value.
+    /// The block holds the pattern of this value ([`fill_pattern`]).
     pub fill: u8,
 }
 
@@ -29,10 +43,14 @@ impl Live {
     pub fn verify(&self, len: usize) {
         // SAFETY: the block is live for at least `len` bytes.
         let bytes = unsafe { std::slice::from_raw_parts(self.ptr, len) };
-        if let Some(at) = first_difference(bytes, self.fill) {
+        let pattern = fill_pattern(self.fill);
+        if let Some(at) = first_difference_from(bytes, &pattern) {
             panic!(
                 "block {:p} ({:?}) corrupted at byte {at}: {:#x} != {:#x}",
-                self.ptr, self.layout, bytes[at], self.fill
+                self.ptr,
+                self.layout,
+                bytes[at],
+                pattern[at % CHUNK]
             );
         }
     }
@@ -110,7 +128,9 @@ impl Shadow {
         }
         self.next_fill = self.next_fill.wrapping_add(1).max(1);
         // SAFETY: the block is ours for `size` bytes.
-        unsafe { ptr.write_bytes(self.next_fill, size) };
+        let block = unsafe { std::slice::from_raw_parts_mut(ptr, size) };
+        let pattern = fill_pattern(self.next_fill);
+        block.chunks_mut(CHUNK).for_each(|chunk| chunk.copy_from_slice(&pattern[..chunk.len()]));
         self.live.insert(ptr.addr(), Live { ptr, layout, fill: self.next_fill });
     }
 
