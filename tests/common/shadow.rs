@@ -14,19 +14,31 @@ pub fn first_difference(bytes: &[u8], fill: u8) -> Option<usize> {
     first_difference_from(bytes, &[fill; CHUNK])
 }
 
-/// The first byte of `bytes` that differs from `pattern` repeated.
-fn first_difference_from(bytes: &[u8], pattern: &[u8; CHUNK]) -> Option<usize> {
+/// The first byte of `bytes` that differs from `pattern` (`CHUNK` bytes) repeated.
+fn first_difference_from(bytes: &[u8], pattern: &[u8]) -> Option<usize> {
     let chunk = bytes.chunks(CHUNK).position(|c| c != &pattern[..c.len()])?;
     let start = chunk * CHUNK;
     bytes[start..].iter().zip(pattern).position(|(byte, expected)| byte != expected).map(|i| start + i)
 }
 
+/// The bytes 0, 1, ..., 255, 0, 1, ..., for as long as a chunk and one more period.
+static RAMP: [u8; CHUNK + 256] = {
+    let mut ramp = [0; CHUNK + 256];
+    let mut at = 0;
+    while at < ramp.len() {
+        ramp[at] = at as u8;
+        at += 1;
+    }
+    ramp
+};
+
 /// What a block filled with `fill` holds, a chunk at a time: byte `i` is `fill + i` (mod 256), so
 /// that a copy that stops short, or lands off by other than a multiple of 256 bytes, leaves a
 /// wrong byte, where a uniform fill would not show it (a block moved within its own space copies
-/// from bytes that held the same fill).
-fn fill_pattern(fill: u8) -> [u8; CHUNK] {
-    std::array::from_fn(|i| fill.wrapping_add(i as u8))
+/// from bytes that held the same fill). A slice of a static, so that no call builds it (Miri runs
+/// the model tests, and would interpret every byte of a pattern built per call).
+fn fill_pattern(fill: u8) -> &'static [u8] {
+    &RAMP[usize::from(fill)..usize::from(fill) + CHUNK]
 }
 
 /// A live block in the model.
@@ -44,7 +56,7 @@ impl Live {
         // SAFETY: the block is live for at least `len` bytes.
         let bytes = unsafe { std::slice::from_raw_parts(self.ptr, len) };
         let pattern = fill_pattern(self.fill);
-        if let Some(at) = first_difference_from(bytes, &pattern) {
+        if let Some(at) = first_difference_from(bytes, pattern) {
             panic!(
                 "block {:p} ({:?}) corrupted at byte {at}: {:#x} != {:#x}",
                 self.ptr,
