@@ -1,11 +1,12 @@
 //! `CompactHeap`'s core over the fake page source: a randomized shadow model (contents,
 //! alignment, overlap, foreign pages, exact statistics, and every byte of the heap's memory
 //! accounted for after every step), bad input, refused and foreign growth, the growth patterns of
-//! the benchmark, shrinking blocks that move, and the bytes `alloc_zeroed` writes.
+//! the benchmark, shrinking blocks that move, growing blocks at the cap that move down into the
+//! free block in front, and the bytes `alloc_zeroed` writes.
 
 mod common;
 
-use common::compact::CheckedCompact as Model;
+use common::compact::{CheckedCompact as Model, block_bytes};
 use growheap::compact::{CompactRaw, GRANULE, Limits};
 use growheap::source::{FakePages, PAGE_SIZE};
 
@@ -313,6 +314,59 @@ fn a_shrinking_block_moves_into_a_smaller_hole_or_else_stays() {
     // So does a block the same size after rounding to granules.
     assert_eq!(model.realloc(moved, 505), Some(moved));
     model.free_all();
+}
+
+/// A compact heap capped at one page and used to the byte, cut from the end of memory down: 200
+/// bytes in use at the end, a block of 3,000 bytes at `align` (any gap its alignment leaves behind
+/// it stays free), 2,000 bytes in use in front of it, and a block that fills the rest. Returns the
+/// model, the 2,000 bytes, the block and the 200 bytes.
+fn capped_heap_filled_from_the_end(align: usize) -> (Model, *mut u8, *mut u8, *mut u8) {
+    let mut model = Model::wasi_like(64);
+    model.heap.set_limits(Limits { max_pages: 1, ..model.heap.limits() });
+    // The first block grows the page and takes its low end; the next ones come from the high end
+    // of the free block, each touching the one cut before it.
+    model.alloc(8, 8).unwrap();
+    let behind = model.alloc(200, 8).unwrap();
+    let block = model.alloc(3000, align).unwrap();
+    let front = model.alloc(2000, 8).unwrap();
+    assert_eq!(front.addr() + 2000, block.addr());
+    model.alloc(model.validate().largest, 8).unwrap();
+    let gap = behind.addr() - (block.addr() + block_bytes(3000));
+    assert_eq!(model.validate().bytes, gap, "only the gap behind the block is free");
+    (model, front, block, behind)
+}
+
+#[test]
+fn at_the_cap_a_grow_moves_down_into_the_free_block_in_front() {
+    // The space runs from the free block in front, at the block's alignment, to the end of the
+    // block or of the free block behind it. The largest size that fits moves there, and one byte
+    // more is null; so is a grow with no free block in front. A smaller grow leaves a tail free,
+    // which held the block's old bytes: `alloc_zeroed` must clear them.
+    for (align, behind_free, tail) in
+        [(8, false, 0), (8, false, 64), (8, true, 0), (8, true, 64), (256, false, 0), (256, true, 64)]
+    {
+        let case = format!("align {align}, block behind free: {behind_free}, tail {tail}");
+        let (mut model, front, block, behind) = capped_heap_filled_from_the_end(align);
+        let end = if behind_free {
+            model.dealloc(behind);
+            behind.addr() + block_bytes(200)
+        } else {
+            behind.addr()
+        };
+        let at = front.addr().next_multiple_of(align.max(GRANULE));
+        let fits = end - at;
+        assert_eq!(model.realloc(block, fits), None, "{case}: no free block in front");
+        model.dealloc(front);
+        assert_eq!(model.realloc(block, fits + 1), None, "{case}: one byte past the space");
+        let grown = model.realloc(block, fits - tail).unwrap_or_else(|| panic!("{case}: null"));
+        assert_eq!(grown.addr(), at, "{case}");
+        assert_eq!(model.validate().bytes, at - front.addr() + tail, "{case}: gap in front and tail free");
+        if tail > 0 {
+            let zeroed = model.alloc_zeroed(tail, 8).unwrap();
+            assert_eq!(zeroed.addr(), at + fits - tail, "{case}: the tail");
+        }
+        model.free_all();
+    }
 }
 
 /// A compact heap whose fake pages come back filled with 0xAB instead of zeros, breaking the

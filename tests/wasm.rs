@@ -295,5 +295,24 @@ fn compact_heap_grows_what_the_host_sees_and_refuses_past_its_cap() {
         }
         let stats = COMPACT.stats();
         assert_eq!((stats.pages_grown, stats.live_bytes, stats.allocations), (3, 0, 4), "{stats:?}");
+        // Its three pages are one free block again, cut from the high end: a page, the page in
+        // front of it, and the rest. With the page in front freed, a grow of the last page to two
+        // moves down into it, although memory cannot grow.
+        let page = layout(PAGE_SIZE);
+        let (block, front, rest) = (COMPACT.alloc(page), COMPACT.alloc(page), COMPACT.alloc(page));
+        assert!(!rest.is_null() && front.addr() + PAGE_SIZE == block.addr());
+        for i in 0..PAGE_SIZE {
+            block.add(i).write(i as u8);
+        }
+        COMPACT.dealloc(front, page);
+        let moved = COMPACT.realloc(block, page, 2 * PAGE_SIZE);
+        assert_eq!(moved, front, "the block moved down into the free page in front");
+        assert!((0..PAGE_SIZE).all(|i| moved.add(i).read() == i as u8));
+        for (block, size) in [(moved, 2 * PAGE_SIZE), (rest, PAGE_SIZE)] {
+            COMPACT.dealloc(block, layout(size));
+        }
+        let stats = COMPACT.stats();
+        assert_eq!((stats.pages_grown, stats.live_bytes, stats.reallocations), (3, 0, 2), "{stats:?}");
+        assert!(stats.failed_grows > 3, "the grow was refused first: {stats:?}");
     }
 }

@@ -247,7 +247,9 @@ impl<S: PageSource> CompactRaw<S> {
     /// Resize a block. A block that shrinks moves into a free block smaller than itself, if one
     /// fits, and else shrinks in place; a block that grows takes the free block behind it if that
     /// has room, else moves into a free block, else grows in place at the end of memory, else moves
-    /// to memory grown for it. Null (and the block untouched) when memory cannot be had.
+    /// to memory grown for it, else moves down into the space it makes with the free block in front
+    /// of it ([`grow_into_own_space`](Self::grow_into_own_space)). Null (and the block untouched)
+    /// when none of these has room.
     ///
     /// A shrink moves because a free block smaller than the old one, filled, leaves less free
     /// memory cut up than the tail of the old block would, and the old block is freed whole. On
@@ -281,7 +283,8 @@ impl<S: PageSource> CompactRaw<S> {
                 }
                 moved = self.alloc_block(new_size, align);
                 if moved.is_null() {
-                    return moved;
+                    moved = self.grow_into_own_space(block, old, size, new, align);
+                    return if moved.is_null() { moved } else { self.resized(moved, size, new_size) };
                 }
             }
             ptr::copy_nonoverlapping(block, moved, size.min(new_size));
@@ -538,6 +541,58 @@ impl<S: PageSource> CompactRaw<S> {
             };
         }
         true
+    }
+
+    /// Grow `[block, block + old)`, which holds `size` bytes, to `new` bytes in the space it makes
+    /// with the free block in front of it and the free block behind it, if any, moving the bytes
+    /// down: the last resort of a grow, once memory cannot grow. Returns the moved block, or null
+    /// (and nothing changed) when no free block touches the front or the space is too small at
+    /// `align`.
+    ///
+    /// # Safety
+    /// The block is live, ours for `old` bytes and aligned to `align`; `size <= old < new`.
+    unsafe fn grow_into_own_space(
+        &mut self,
+        block: *mut u8,
+        old: usize,
+        size: usize,
+        new: usize,
+        align: usize,
+    ) -> *mut u8 {
+        let mut front_link: *mut *mut FreeBlock = ptr::null_mut();
+        let mut link: *mut *mut FreeBlock = &raw mut self.free;
+        // SAFETY: list blocks are free and ours. The space runs from the free block in front to the
+        // end of the one behind, or of the block: all of it ours, and no other block in it. The
+        // copy may overlap, so it is a `ptr::copy`; before it, only the list slot of the free block
+        // in front is written, which lies outside the space.
+        unsafe {
+            while !(*link).is_null() && (*link).addr() < block.addr() {
+                front_link = link;
+                link = &raw mut (**link).next;
+            }
+            if front_link.is_null() || (*front_link).addr() + (**front_link).size != block.addr() {
+                return ptr::null_mut();
+            }
+            let front = *front_link;
+            let (mut end, mut next) = (block.addr() + old, *link);
+            if next.addr() == end {
+                end += (*next).size;
+                next = (*next).next;
+            }
+            match align_up(front.addr(), align.max(GRANULE)) {
+                Some(at) if at <= end && end - at >= new => {
+                    *front_link = next;
+                    let moved = front.cast::<u8>().with_addr(at);
+                    ptr::copy(block, moved, size);
+                    self.release(front.cast(), at - front.addr());
+                    // The rest holds what is left of the block's old bytes: the clean mark goes
+                    // past it.
+                    self.release_used(moved.wrapping_add(new), end - at - new);
+                    moved
+                }
+                _ => ptr::null_mut(),
+            }
+        }
     }
 
     /// Grow memory so that a block of `size` at `align` fits; `last` is the last free block.
