@@ -1,8 +1,9 @@
 //! Code that runs inside a heap while the heap is locked: a page source that calls into its own
 //! heap, or that panics.
 //!
-//! A call into a heap from inside the same heap gets null (or, for `stats`, zeros) on
-//! single-threaded wasm, and the outer call keeps the heap. With a real lock (threads, native)
+//! A call into a heap from inside the same heap gets null (for `stats`, zeros; for `reserve`,
+//! false; a `dealloc` or a `realloc` leaves its block as it was) on single-threaded wasm, and the
+//! outer call keeps the heap. With a real lock (threads, native)
 //! such a call deadlocks, so those tests run only where the busy flag is the lock. A panic inside
 //! the heap ends the program: a global allocator may not unwind.
 
@@ -10,10 +11,10 @@
 mod child;
 
 use growheap::source::{FakePages, InitialMemory, PageCount, PageSource};
-use growheap::{CompactHeap, GrowHeap, PAGE_SIZE};
+use growheap::{CompactHeap, GrowHeap, PAGE_SIZE, Stats};
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 /// A fake memory whose `grow` first calls `before_growing`, with the heap that owns it still
 /// locked.
@@ -45,21 +46,67 @@ unsafe impl PageSource for ReenteringPages {
     }
 }
 
-/// What the calls from inside got: blocks handed out (should stay 0) and calls made.
+/// What the calls from inside got: blocks handed out or `reserve`s granted (should stay 0) and
+/// calls made.
 static BLOCKS_HANDED_OUT: AtomicUsize = AtomicUsize::new(0);
 static CALLS_FROM_INSIDE: AtomicUsize = AtomicUsize::new(0);
 
-/// Three calls from inside `heap`, after a `stats()` that saw `allocations_seen`: each would find
-/// the heap open if the call before it had released the outer call's flag on its way out.
-fn call_from_inside(heap: &impl GlobalAlloc, allocations_seen: u64) {
-    let layout = Layout::from_size_align(100, 8).unwrap();
-    for _ in 0..3 {
-        // SAFETY: the layout is valid; a block, if one came, is counted and never used or freed
-        // (the test fails on it).
-        let block = unsafe { heap.alloc(layout) };
-        BLOCKS_HANDED_OUT.fetch_add(usize::from(!block.is_null()), Ordering::Relaxed);
-        CALLS_FROM_INSIDE.fetch_add(1, Ordering::Relaxed);
+/// A live block of [`LIVE`]'s layout, allocated before the outer call, that the calls from inside
+/// try to resize and to free; null while there is none.
+static LIVE_BLOCK: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+const LIVE: Layout = match Layout::from_size_align(100, 8) {
+    Ok(layout) => layout,
+    Err(_) => panic!("a valid layout"),
+};
+
+/// What the test needs of a heap besides `GlobalAlloc`.
+trait Heap: GlobalAlloc {
+    fn stats(&self) -> Stats;
+    fn reserve(&self, bytes: usize) -> bool;
+}
+
+impl Heap for GrowHeap<ReenteringPages> {
+    fn stats(&self) -> Stats {
+        GrowHeap::stats(self)
     }
+
+    fn reserve(&self, bytes: usize) -> bool {
+        GrowHeap::reserve(self, bytes)
+    }
+}
+
+impl Heap for CompactHeap<ReenteringPages> {
+    fn stats(&self) -> Stats {
+        CompactHeap::stats(self)
+    }
+
+    fn reserve(&self, bytes: usize) -> bool {
+        CompactHeap::reserve(self, bytes)
+    }
+}
+
+/// Calls from inside `heap`, after a `stats()` that saw `allocations_seen`: each would find the
+/// heap open if the call before it had released the outer call's flag on its way out. Allocations
+/// and `reserve` must get nothing; the `realloc` and `dealloc` of [`LIVE_BLOCK`] must leave it
+/// where it is, with its bytes (checked after the outer call).
+fn call_from_inside(heap: &impl Heap, allocations_seen: u64) {
+    // SAFETY: the layouts are valid; a block, if one came, is counted and never used or freed (the
+    // test fails on it); `LIVE_BLOCK` is live with `LIVE`, and a `realloc` that returns null
+    // leaves it so.
+    unsafe {
+        for zeroed in [false, false, true] {
+            let block = if zeroed { heap.alloc_zeroed(LIVE) } else { heap.alloc(LIVE) };
+            BLOCKS_HANDED_OUT.fetch_add(usize::from(!block.is_null()), Ordering::Relaxed);
+        }
+        BLOCKS_HANDED_OUT.fetch_add(usize::from(heap.reserve(100)), Ordering::Relaxed);
+        let live = LIVE_BLOCK.load(Ordering::Relaxed);
+        if !live.is_null() {
+            let moved = heap.realloc(live, LIVE, 5000);
+            BLOCKS_HANDED_OUT.fetch_add(usize::from(!moved.is_null()), Ordering::Relaxed);
+            heap.dealloc(live, LIVE);
+        }
+    }
+    CALLS_FROM_INSIDE.fetch_add(1, Ordering::Relaxed);
     assert_eq!(allocations_seen, 0, "stats() from inside the heap read the heap");
 }
 
@@ -76,9 +123,10 @@ fn reenter_compact_heap() {
     call_from_inside(heap, heap.stats().allocations);
 }
 
-/// Allocate a block that needs growth from `heap`, whose source calls into it while it grows; then
-/// check that those calls got nothing and that the heap is whole.
-fn grow_with_calls_from_inside(heap: &impl GlobalAlloc, validate: impl Fn()) {
+/// Allocate a block that needs growth from `heap`, whose source calls into it while it grows, with
+/// a block of its own live since before; then check that those calls got nothing and changed
+/// nothing, and that the heap is whole.
+fn grow_with_calls_from_inside(heap: &impl Heap, validate: impl Fn()) {
     #[allow(
         clippy::assertions_on_constants,
         reason = "compiled everywhere: fail, not deadlock, if run where the lock is real"
@@ -89,12 +137,29 @@ fn grow_with_calls_from_inside(heap: &impl GlobalAlloc, validate: impl Fn()) {
     let (blocks_before, calls_before) =
         (BLOCKS_HANDED_OUT.load(Ordering::Relaxed), CALLS_FROM_INSIDE.load(Ordering::Relaxed));
     let layout = Layout::from_size_align(3 * PAGE_SIZE, 8).unwrap();
-    // SAFETY: the layout is valid; the block is written inside its bounds and freed once.
+    // SAFETY: the layouts are valid; each block is written inside its bounds and freed once, the
+    // live block after the calls from inside, which may not free it.
     unsafe {
+        let live = heap.alloc(LIVE);
+        assert!(!live.is_null(), "the live block failed");
+        for i in 0..LIVE.size() {
+            live.add(i).write(i as u8);
+        }
+        let stats = heap.stats();
+        LIVE_BLOCK.store(live, Ordering::Relaxed);
         let block = heap.alloc(layout);
         assert!(!block.is_null(), "the outer allocation failed");
         block.write_bytes(0xA5, layout.size());
         heap.dealloc(block, layout);
+        LIVE_BLOCK.store(std::ptr::null_mut(), Ordering::Relaxed);
+        let after = heap.stats();
+        assert_eq!(
+            (after.deallocations, after.reallocations, after.live_bytes),
+            (stats.deallocations + 1, 0, stats.live_bytes),
+            "a call from inside freed or resized the live block: {after:?}"
+        );
+        assert!((0..LIVE.size()).all(|i| live.add(i).read() == i as u8), "the live block changed");
+        heap.dealloc(live, LIVE);
     }
     assert!(CALLS_FROM_INSIDE.load(Ordering::Relaxed) > calls_before, "the source never grew");
     assert_eq!(
@@ -117,7 +182,7 @@ fn grow_heap_refuses_every_call_from_inside() {
     grow_with_calls_from_inside(heap, || {
         heap.validate().expect("the heap is whole");
     });
-    assert_eq!(heap.stats().allocations, 1, "only the outer allocation counted");
+    assert_eq!(heap.stats().allocations, 2, "only the live block and the outer allocation counted");
 }
 
 #[test]
@@ -132,7 +197,7 @@ fn compact_heap_refuses_every_call_from_inside() {
     grow_with_calls_from_inside(heap, || {
         heap.validate().expect("the heap is whole");
     });
-    assert_eq!(heap.stats().allocations, 1, "only the outer allocation counted");
+    assert_eq!(heap.stats().allocations, 2, "only the live block and the outer allocation counted");
 }
 
 fn panic_inside() {
