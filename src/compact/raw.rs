@@ -248,8 +248,7 @@ impl<S: PageSource> CompactRaw<S> {
     /// fits, and else shrinks in place; a block that grows takes the free block behind it if that
     /// has room, else moves into a free block, else grows in place at the end of memory, else moves
     /// to memory grown for it, else moves down into the space it makes with the free block in front
-    /// of it ([`grow_into_own_space`](Self::grow_into_own_space)). Null (and the block untouched)
-    /// when none of these has room.
+    /// of it (`grow_into_own_space`). Null (and the block untouched) when none of these has room.
     ///
     /// A shrink moves because a free block smaller than the old one, filled, leaves less free
     /// memory cut up than the tail of the old block would, and the old block is freed whole. On
