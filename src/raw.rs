@@ -251,7 +251,8 @@ impl<S: PageSource> RawHeap<S> {
         } else {
             // SAFETY: forwarded from the caller; the new block is distinct from the old one,
             // which stays valid until it is freed after the copy. When no new block could be had,
-            // the shrink into the small tier gets the call it asks for.
+            // the shrink into the small tier and the grow into the space in front of the block get
+            // the calls they ask for: the block, live, its layout and the new size.
             unsafe {
                 let mut moved = self.alloc_block(new_size, align);
                 if !moved.is_null() {

@@ -1,7 +1,7 @@
 //! `tests/wasm_full.rs` for `CompactHeap`: memory grown to the end of wasm32's address space,
 //! 65,536 pages, through `CompactHeap` as the global allocator. Its growth ends a granule before
-//! 2^32, as `GrowHeap`'s does, by code of its own (`CompactRaw::grow_for`), which only this test
-//! reaches in a real 32-bit memory.
+//! 2^32, as `GrowHeap`'s does, by code of its own (`CompactRaw::grow`), which this test and
+//! `harness/tests/full_memory.rs` reach in a real 32-bit memory.
 #![cfg(growheap_single_thread)]
 
 mod full;

@@ -36,8 +36,9 @@ impl GrowRequest {
 }
 
 /// The store's `ResourceLimiter`: applies the memory cap of [`StoreLimits`] and logs every
-/// growth request that changes the size. Requests made while instantiating are logged too;
-/// the session clears them once the guest is up.
+/// growth request that changes the size. Requests made while instantiating are logged too:
+/// `Guest::load` drops the one that creates the memory, and keeps any growth a start function
+/// made, as the guest's.
 pub struct GrowthRecorder {
     limits: StoreLimits,
     /// Every non-empty growth request, in order.

@@ -31,7 +31,7 @@ impl fmt::Display for CheckFailure {
 pub struct CallReport {
     /// The export called.
     pub call: String,
-    /// Memory pages before and after the call.
+    /// Memory pages before the call.
     pub pages_before: u64,
     /// Memory pages after the call.
     pub pages_after: u64,

@@ -47,8 +47,9 @@ pub struct CompactRaw<S: PageSource> {
     /// free block: those pages were grown and nothing else was written there. Raised past every
     /// block freed ([`release_used`](Self::release_used)): its bytes fall below the mark, and the
     /// link and size of a free block merged behind it into the granule after. Every other release
-    /// puts back the tail of a free block or pages just grown, which touch no free block behind
-    /// them, so no link and size are left inside a merged block.
+    /// puts back the tail of a free block, pages just grown, or the gap a grow at the cap leaves in
+    /// front of the block it moves, which touch no free block behind them, so no link and size are
+    /// left inside a merged block.
     clean: *mut u8,
     stats: Stats,
 }
@@ -263,7 +264,8 @@ impl<S: PageSource> CompactRaw<S> {
         // A block of the same size after rounding stays: no free block is smaller and fits.
         let shrinks = new <= old;
         // SAFETY: the block is ours for `old` bytes; a tail it no longer needs changes hands, and
-        // a block it moves to was free.
+        // a block it moves to was free, but for the last resort, which moves it down into the
+        // free block in front and its own space and copies with `ptr::copy`.
         unsafe {
             if !shrinks && self.grow_in_place(block, old, new, false) {
                 return self.resized(block, size, new_size);

@@ -76,8 +76,8 @@ impl CheckedCompact {
         self.model.nth_live(n)
     }
 
-    /// Allocate and check; `None` when the heap returned null, which must have counted exactly
-    /// one failed growth.
+    /// Allocate and check; `None` when the heap returned null, which must have counted one failed
+    /// growth, or two when a larger `min_grow_pages` step was refused first.
     pub fn alloc(&mut self, size: usize, align: usize) -> Option<*mut u8> {
         self.alloc_with(size, align, false)
     }
