@@ -281,7 +281,9 @@ impl<S: PageSource> RawHeap<S> {
     /// Grow memory ahead of time so that an allocation of `bytes` (alignment up to 8) needs no
     /// growth. False if the growth was refused and no memory the heap holds makes room: not the
     /// empty slabs kept for reuse, given back, and for a small request, not a slab of its class or
-    /// a free space that holds a shorter slab (`slab_without_growth`).
+    /// a free space that holds a shorter slab (`slab_without_growth`). Such a shorter slab is cut
+    /// at once and made its class's current slab, since the allocation, if the host allowed growth
+    /// again by then, would grow memory for a full slab instead.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
@@ -306,14 +308,24 @@ impl<S: PageSource> RawHeap<S> {
                 return true;
             }
             if growths == MAX_GROWTHS_PER_BLOCK || !self.grow_for(size, align) {
-                // As in `alloc_fresh` and `alloc_small`: kept slabs, given back, may make room,
-                // and a small request takes a shorter slab where no full one fits.
+                // As in `alloc_fresh` and `alloc_small`: kept slabs, given back, may make room.
                 self.release_kept_slabs();
-                return self.fits_without_growth(size, align)
-                    || class.is_some_and(|class| {
-                        block_size_for(small::shortest_slab(class))
-                            .is_some_and(|shortest| self.fits_without_growth(shortest, SLAB_BYTES))
-                    });
+                if self.fits_without_growth(size, align) {
+                    return true;
+                }
+                // A small request takes a shorter slab where no full one fits. Cut it now: the
+                // allocation itself would first grow memory for a full slab, if the host allowed
+                // it by then.
+                let Some(class) = class else { return false };
+                // SAFETY: forwarded from the caller; a slab it returns was just taken for the
+                // small tier.
+                return unsafe {
+                    let slab = self.slab_without_growth(class);
+                    !slab.is_null() && {
+                        self.install_slab(slab, class);
+                        true
+                    }
+                };
             }
             growths += 1;
         }

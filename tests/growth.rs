@@ -414,13 +414,27 @@ fn at_the_cap_reserve_of_a_small_request_answers_as_its_allocation_would() {
     assert_eq!(heap.alloc(8, 8).unwrap().addr(), first.addr() + 8);
     heap.free_all();
     // Room only for a short slab at a 1 KiB boundary inside a free block: true after the refused
-    // growth, and the allocation then takes that slab.
+    // growth, which cuts that slab at once, and the allocation takes its block there without
+    // asking for growth again.
     let (mut heap, _, blocks) = capped_heap_with_blocks_below_a_boundary(64, &[400, 2000], true);
     heap.dealloc(blocks[0]);
     assert!(heap.reserve(8), "reserve refused although a free block holds a short slab");
-    assert_eq!(heap.stats().failed_grows, 1);
+    assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (1, 1));
+    let block = heap.alloc(8, 8).unwrap();
+    assert_eq!(block.addr() & !1023, blocks[0].addr().next_multiple_of(1024));
+    assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (1, 1));
+    heap.free_all();
+    // The same with the growth refused once by the host instead of the cap: once the host allows
+    // growth again, the allocation must still not grow memory for a full slab (the fuzz target
+    // found that it did, after a true `reserve`).
+    let (mut heap, _, blocks) = capped_heap_with_blocks_below_a_boundary(64, &[400, 2000], true);
+    heap.heap.set_limits(Limits { max_pages: 64, min_grow_pages: 1 });
+    heap.dealloc(blocks[0]);
+    heap.fake().refuse_next_grows(1);
+    assert!(heap.reserve(8), "reserve refused although a free block holds a short slab");
+    let grow_calls = heap.stats().grow_calls;
     assert!(heap.alloc(8, 8).is_some());
-    assert_eq!((heap.stats().failed_grows, heap.validate().slabs), (2, 1));
+    assert_eq!(heap.stats().grow_calls, grow_calls, "memory grew after reserve said true");
     heap.free_all();
     // No boundary with room anywhere: false, and the allocation gets null.
     let (mut heap, _, blocks) = capped_heap_with_blocks_below_a_boundary(1024 - 16, &[200, 2000], true);

@@ -78,6 +78,18 @@ impl<S: PageSource> RawHeap<S> {
         if slab.is_null() {
             return slab;
         }
+        // SAFETY: as the caller promises; the slab, just installed, has room for a block.
+        unsafe {
+            self.install_slab(slab, class);
+            self.small.take(class).unwrap_or(ptr::null_mut())
+        }
+    }
+
+    /// Make `slab` the current slab of `class`, with no block taken from it yet.
+    ///
+    /// # Safety
+    /// As for [`serve_from_new_slab`](Self::serve_from_new_slab), and `slab` is not null.
+    pub(super) unsafe fn install_slab(&mut self, slab: *mut u8, class: usize) {
         let slab = Block(slab);
         // SAFETY: the slab was just allocated, so its header is ours; its payload runs to the
         // next block's header (clamped to SLAB_BYTES so that every block masks to the slab's
@@ -86,7 +98,6 @@ impl<S: PageSource> RawHeap<S> {
             let size = slab.size();
             slab.set_slab(size, slab.prev_is_free());
             self.small.install(slab.payload(), (size - WORD).min(SLAB_BYTES), class);
-            self.small.take(class).unwrap_or(ptr::null_mut())
         }
     }
 }
