@@ -204,6 +204,7 @@ impl<S: PageSource> RawHeap<S> {
         self.start();
         // With no region yet, the block will come from grown pages: zero if the source says so.
         let clean = if S::GROWN_PAGES_ARE_ZERO { self.clean.addr() } else { usize::MAX };
+        let region = self.region;
         // SAFETY: forwarded from the caller.
         let block = unsafe { self.alloc(layout) };
         if block.is_null() {
@@ -211,9 +212,14 @@ impl<S: PageSource> RawHeap<S> {
         }
         // A block of the coalescing tier cut from fresh memory just now is zero from the old
         // `clean` on [ref:clean]; every other block lies wholly below it (reused blocks lie below
-        // `top`, older regions below the current one). Small blocks share slabs: always zeroed.
+        // `top`, older regions below the current one), but for one: a growth that lost a race
+        // sealed the region (`seal_region`), whose fresh memory became a free block with the
+        // heap's words in it, and a refused growth then sent this call to the free blocks, which
+        // gave it that one (`alloc_fresh`). It lies below the region opened by the call. Small
+        // blocks share slabs: always zeroed.
         let size = layout.size();
-        let dirty = if Self::is_small(size.max(1), layout.align()) {
+        let sealed_during_call = self.region != region && block < self.region.cast();
+        let dirty = if sealed_during_call || Self::is_small(size.max(1), layout.align()) {
             size
         } else {
             clean.saturating_sub(block.addr()).min(size)

@@ -1,6 +1,6 @@
 //! Growth statistics: plain data, cheap to copy, updated in O(1) by every call.
 
-use crate::source::{PAGE_SIZE, PageCount};
+use crate::source::PageCount;
 use core::fmt;
 
 /// A growth of linear memory made by the heap, as seen by the `on_grow` hook.
@@ -32,7 +32,8 @@ pub struct Stats {
     /// its next growth began.
     pub foreign_pages: usize,
     /// Bytes of linear memory this heap manages: the initial free region it claimed plus the
-    /// pages it grew.
+    /// pages it grew (the whole pages, though at the 4 GiB end of wasm32's memory the heap leaves
+    /// the last 16 bytes unused; `usize::MAX` if a memory that started empty grew to 4 GiB).
     pub heap_bytes: usize,
     /// Sum of `layout.size()` over live allocations.
     pub live_bytes: usize,
@@ -133,7 +134,9 @@ impl Stats {
     ) -> PageCount {
         self.grow_calls += 1;
         self.pages_grown += pages.0;
-        self.heap_bytes += pages.0 * PAGE_SIZE;
+        // Saturating: a memory that starts empty and grows to 4 GiB on wasm32 holds one byte more
+        // than `usize` counts.
+        self.heap_bytes = self.heap_bytes.saturating_add(pages.bytes().unwrap_or(usize::MAX));
         self.foreign_pages += old.0.saturating_sub(frontier.0);
         frontier.max(PageCount(old.0 + pages.0))
     }

@@ -143,3 +143,36 @@ fn a_source_without_the_promise_gets_every_byte_zeroed() {
         assert!(all_are(bytes(block, 3 * PAGE_SIZE), 0));
     }
 }
+
+/// A growth that loses a race seals the current region, and the fresh memory left in it becomes
+/// a free block, with the heap's own words in it (its header, its links in the free index, its
+/// footer, the end marker). When the next growth is refused, the same call looks at the free
+/// blocks again and may take that one, merged with a kept slab given back just below it. It lies
+/// above the mark of clean memory read at the start of the call, but is not zero.
+#[test]
+fn a_region_sealed_by_a_lost_race_is_zeroed_when_the_same_call_takes_it() {
+    let mut heap = RawHeap::new(FakePages::wasi_like(64), Limits::NONE);
+    // SAFETY: every block is freed with its layout; the zeroed one is read only as bytes.
+    unsafe {
+        // Fills the first region's first page exactly.
+        let first = heap.alloc(layout(PAGE_SIZE - 40));
+        assert_eq!(heap.stats().pages_grown, 1);
+        // A slab cut at the start of the next page, then kept empty.
+        let small = heap.alloc(layout(8));
+        assert_eq!(heap.stats().pages_grown, 2);
+        heap.dealloc(small, layout(8));
+        let size = PAGE_SIZE - 8;
+        let source = heap.source_mut();
+        source.race_next_grow(1);
+        source.refuse_grow_call(3);
+        let zeroed = heap.alloc_zeroed(layout(size));
+        assert_eq!(heap.source().refused_grows(), 1, "the second growth of the call was refused");
+        assert!(zeroed <= small && small < zeroed.wrapping_add(size), "the kept slab serves it");
+        let block = bytes(zeroed, size);
+        let first_dirty = block.iter().position(|&byte| byte != 0);
+        assert_eq!(first_dirty, None, "byte {first_dirty:?} of the zeroed block is not zero");
+        heap.dealloc(zeroed, layout(size));
+        heap.dealloc(first, layout(PAGE_SIZE - 40));
+    }
+    heap.validate().expect("a valid heap");
+}

@@ -17,10 +17,11 @@ impl<S: PageSource> RawHeap<S> {
     /// Cut a block from fresh memory, growing memory if needed: its payload, or null. Before
     /// memory grows, the free blocks are walked for one that the quick search of the free lists
     /// passed over (`FreeIndex::take_aligned`): memory grows only when no free block holds the
-    /// block. When the growth is refused, the empty slabs kept for reuse, the only memory of the
-    /// heap's that no search has seen by then, are given back (`release_kept_slabs`) and both
-    /// places are looked at once more, without growing again. Out of line, so that the reuse path
-    /// stays small.
+    /// block. When the growth is refused, the empty slabs kept for reuse are given back
+    /// (`release_kept_slabs`) and both places are looked at once more, without growing again:
+    /// those slabs, and the fresh memory of a region that a growth losing a race sealed during
+    /// this call (now a free block), are the heap's only memory that no search has seen by then.
+    /// Out of line, so that the reuse path stays small.
     ///
     /// # Safety
     /// As for [`alloc`](Self::alloc).
