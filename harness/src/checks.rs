@@ -46,7 +46,8 @@ impl HostCounts {
     /// Pages memory should have if the heap's figures are right.
     #[must_use]
     pub fn expected_pages(&self, stats: &Stats) -> u64 {
-        self.initial_pages + stats.pages_grown as u64 + self.host_pages
+        // Saturating: the guest writes `pages_grown`, and a wrapped sum could match by chance.
+        self.initial_pages.saturating_add(stats.pages_grown as u64).saturating_add(self.host_pages)
     }
 }
 
@@ -128,7 +129,9 @@ pub fn consistency(before: &Stats, after: &Stats, claimable_bytes: u64) -> Vec<S
             after.deallocations, after.allocations
         ));
     }
-    let claim = |s: &Stats| (s.heap_bytes as u64).checked_sub(s.pages_grown as u64 * PAGE_BYTES as u64);
+    let claim = |s: &Stats| {
+        (s.heap_bytes as u64).checked_sub((s.pages_grown as u64).saturating_mul(PAGE_BYTES as u64))
+    };
     match (claim(before), claim(after)) {
         (_, None) => problems.push(format!(
             "heap_bytes is {}, less than the {} pages grown",

@@ -58,7 +58,7 @@ impl Guest {
         if options.inherit_stdio {
             wasi.inherit_stdio();
         }
-        let max_pages = options.grow_limit.map(|limit| declared_pages + limit);
+        let max_pages = options.grow_limit.map(|limit| declared_pages.saturating_add(limit));
         let state = HostState { wasi: wasi.build_p1(), recorder: GrowthRecorder::new(max_pages) };
         let mut store = Store::new(&engine, state);
         store.limiter(|state| &mut state.recorder);
@@ -94,6 +94,12 @@ impl Guest {
     /// Whether the guest exports a function called `name`.
     pub fn exports(&mut self, name: &str) -> bool {
         self.instance.get_func(&mut self.store, name).is_some()
+    }
+
+    /// How many parameters the exported function `name` takes, if the guest exports it.
+    pub fn parameter_count(&mut self, name: &str) -> Option<usize> {
+        let func = self.instance.get_func(&mut self.store, name)?;
+        Some(func.ty(&self.store).params().len())
     }
 
     /// Call the exported function `name`, which takes no parameters, and return its results.

@@ -4,12 +4,14 @@
 //!   and environment, and exits with its exit code: the cargo runner for `wasm32-wasip1`.
 //! - `growheap-harness check GUEST.wasm [--call NAME]... [--host-grow PAGES] [--grow-limit PAGES]`
 //!   calls each export in turn (`_start` without `--call`), checks the heap's page counts after
-//!   each, prints a report, and exits with 1 when a check failed.
+//!   each, prints a report, and exits with 1 when a check failed, 2 on bad usage and 101 when the
+//!   guest cannot be loaded or lacks an export that `--call` names.
 
 use growheap_harness::command::run_command;
 use growheap_harness::{GuestOptions, Session};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use wasmtime::bail;
 
 const USAGE: &str = "usage:
   growheap-harness run GUEST.wasm [ARGS...]
@@ -28,31 +30,57 @@ struct CheckArgs {
     options: GuestOptions,
 }
 
-fn parse_check(args: &[String]) -> Result<CheckArgs, String> {
+/// `check`'s arguments, in any order; `None` for `--help`.
+fn parse_check(args: &[String]) -> Result<Option<CheckArgs>, String> {
+    let mut guest = None;
+    let (mut calls, mut host_grow) = (Vec::new(), 0);
+    let mut options = GuestOptions { inherit_stdio: true, ..GuestOptions::default() };
     let mut args = args.iter();
-    let guest = args.next().ok_or("check needs a GUEST.wasm")?.into();
-    let mut parsed = CheckArgs { guest, calls: Vec::new(), host_grow: 0, options: GuestOptions::default() };
-    parsed.options.inherit_stdio = true;
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let pages = || value.parse::<u64>().map_err(|_| format!("{flag} takes a page count, not {value:?}"));
-        match flag.as_str() {
-            "--call" => parsed.calls.push(value.clone()),
-            "--host-grow" => parsed.host_grow = pages()?,
-            "--grow-limit" => parsed.options.grow_limit = Some(pages()?),
-            _ => return Err(format!("unknown option {flag}")),
+    while let Some(arg) = args.next() {
+        if !arg.starts_with('-') {
+            if let Some(first) = guest.replace(PathBuf::from(arg)) {
+                return Err(format!("check takes one GUEST.wasm, not {} and {arg}", first.display()));
+            }
+            continue;
+        }
+        let mut value = || {
+            args.next().filter(|value| !value.starts_with("--")).ok_or_else(|| format!("{arg} needs a value"))
+        };
+        let pages = |value: &String| {
+            value.parse::<u64>().map_err(|_| format!("{arg} takes a page count, not {value:?}"))
+        };
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--call" => calls.push(value()?.clone()),
+            "--host-grow" => host_grow = pages(value()?)?,
+            "--grow-limit" => options.grow_limit = Some(pages(value()?)?),
+            _ => return Err(format!("unknown option {arg}")),
         }
     }
-    if parsed.calls.is_empty() {
-        parsed.calls.push("_start".into());
+    let guest = guest.ok_or("check needs a GUEST.wasm")?;
+    if calls.is_empty() {
+        calls.push("_start".into());
     }
-    Ok(parsed)
+    Ok(Some(CheckArgs { guest, calls, host_grow, options }))
 }
 
-/// Run the checks and print the report; whether every check passed, or `None` when the host's
-/// own growth (`--host-grow`) was refused, which only `--grow-limit` can do: bad usage.
+/// Run the checks and print the report; whether every check passed, or `None` on bad usage found
+/// once the guest is loaded: a `--call` of a function that takes parameters, or a `--host-grow`
+/// that the host cannot make (past `--grow-limit` or the memory's maximum).
 fn check(args: &CheckArgs) -> wasmtime::Result<Option<bool>> {
     let mut session = Session::load(&args.guest, &args.options)?;
+    for call in &args.calls {
+        match session.guest.parameter_count(call) {
+            None => bail!("exports no function `{call}` for --call"),
+            Some(0) => {}
+            Some(count) => {
+                eprintln!(
+                    "growheap-harness: `{call}` takes {count} parameters; --call takes only functions without any"
+                );
+                return Ok(None);
+            }
+        }
+    }
     println!(
         "guest {}: {} pages declared, {} after instantiation",
         args.guest.display(),
@@ -62,13 +90,26 @@ fn check(args: &CheckArgs) -> wasmtime::Result<Option<bool>> {
     let mut failures = 0;
     for (index, call) in args.calls.iter().enumerate() {
         if index > 0 && args.host_grow > 0 {
-            let Ok(run) = session.grow_from_host(args.host_grow) else {
-                eprintln!(
-                    "growheap-harness: the host could not grow {} pages before call `{call}`: \
-                     --grow-limit leaves too few",
-                    args.host_grow
-                );
-                return Ok(None);
+            let pages_before = session.guest.pages();
+            let run = match session.grow_from_host(args.host_grow) {
+                Ok(run) => run,
+                Err(error) => {
+                    let cap = args
+                        .options
+                        .grow_limit
+                        .map(|limit| session.guest.initial_pages.saturating_add(limit));
+                    let reason = match cap {
+                        Some(cap) if pages_before.saturating_add(args.host_grow) > cap => {
+                            format!("--grow-limit leaves too few ({pages_before} of {cap} pages used)")
+                        }
+                        _ => format!("{error:#}"),
+                    };
+                    eprintln!(
+                        "growheap-harness: the host could not grow {} pages before call `{call}`: {reason}",
+                        args.host_grow
+                    );
+                    return Ok(None);
+                }
             };
             println!(
                 "host grew pages {}..{}, filled with the sentinel",
@@ -100,8 +141,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some((command, _)) if ["-h", "--help", "help"].contains(&command.as_str()) => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
         Some((command, rest)) if command == "check" => match parse_check(rest) {
-            Ok(parsed) => match check(&parsed) {
+            Ok(None) => {
+                println!("{USAGE}");
+                ExitCode::SUCCESS
+            }
+            Ok(Some(parsed)) => match check(&parsed) {
                 Ok(Some(true)) => ExitCode::SUCCESS,
                 Ok(Some(false)) => ExitCode::FAILURE,
                 Ok(None) => ExitCode::from(2),

@@ -113,14 +113,18 @@ impl Session {
         Ok(Session { guest: Guest::load(path, options)?, host_runs: Vec::new() })
     }
 
-    /// Call the export `name` and check the page counts afterwards. A trap is reported as a
-    /// failed check, not as an error.
+    /// Call the export `name` and check the page counts afterwards. A trap, or a WASI exit with a
+    /// code other than 0, is reported as a failed check, not as an error.
     ///
     /// # Errors
-    /// When the export is missing or the statistics cannot be read.
+    /// When the export is missing or takes parameters, or the statistics cannot be read.
     pub fn call(&mut self, name: &str) -> wasmtime::Result<CallReport> {
-        if !self.guest.exports(name) {
-            bail!("{} exports no function `{name}`", self.guest.name());
+        match self.guest.parameter_count(name) {
+            None => bail!("{} exports no function `{name}`", self.guest.name()),
+            Some(0) => {}
+            Some(count) => {
+                bail!("`{name}` takes {count} parameters; only functions without any can be called")
+            }
         }
         let stats_before = self.guest.read_stats()?;
         let pages_before = self.guest.pages();
@@ -130,7 +134,11 @@ impl Session {
         let results = match outcome {
             Ok(results) => results,
             Err(error) => {
-                failures.push(self.failure(name, format!("trapped: {error:#}")));
+                let problem = match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                    Some(exit) => format!("exited with code {}", exit.0),
+                    None => format!("trapped: {error:#}"),
+                };
+                failures.push(self.failure(name, problem));
                 Vec::new()
             }
         };

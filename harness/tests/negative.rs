@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{GuestKind, PROFILES, blocks_cover_memory, guest_path, session, write_module};
+use common::{GuestKind, PROFILES, blocks_cover_memory, session, write_module};
 use growheap_harness::checks::{HostCounts, compare};
 use growheap_harness::recorder::{GrowRequest, Grower, PAGE_BYTES};
 use growheap_harness::{GuestOptions, Session};
@@ -134,13 +134,6 @@ fn a_guest_without_the_stats_export_is_an_error_that_says_why() {
     let error = session.call("work").unwrap_err().to_string();
     assert!(error.contains("host-export"), "{error}");
     assert!(session.call("missing").unwrap_err().to_string().contains("exports no function `missing`"));
-}
-
-#[test]
-fn the_guests_exist_for_both_profiles() {
-    for profile in PROFILES {
-        assert!(guest_path(GuestKind::Rogue, profile).is_file());
-    }
 }
 
 /// The panic message of `check`, which must panic.
