@@ -2,7 +2,8 @@
 //! (wasmtime runner), `--target wasm32-wasip2` (a component, under the wasmtime command line)
 //! and `--target wasm32-unknown-unknown` (wasm-bindgen-test in Node).
 //!
-//! Each test checks the heap's statistics against `memory.size`, the host's own page count.
+//! Each test checks what the heaps return and their statistics; those that grow `HEAP` also check
+//! its statistics against `memory.size`, the host's own page count.
 #![cfg(growheap_single_thread)]
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -16,8 +17,14 @@ static HEAP: GrowHeap = GrowHeap::new();
 /// A second heap in the same memory, capped at 4 pages. Its pages are foreign to `HEAP`.
 static CAPPED: GrowHeap = GrowHeap::new().max_pages(4);
 
-/// A third heap, with its quick lists turned off; one test uses it, on its one page.
-static MERGING: GrowHeap = GrowHeap::new().max_pages(1).quick_lists(false);
+/// A third heap, with its quick lists turned off; one test uses it. It grows four pages at once,
+/// so that fresh memory is not low (at least 128 KiB) when the test frees, and the lists, if they
+/// were on, would keep the freed blocks.
+static MERGING: GrowHeap = GrowHeap::new().max_pages(4).min_grow_pages(4).quick_lists(false);
+
+/// A heap that starts empty and keeps every block of the one test that uses it, so that each of
+/// its requests grows memory.
+static BOUNDARY: GrowHeap = GrowHeap::new();
 
 /// A fourth and a fifth heap, on one page each; one test fills each (`fill_to_the_cap`).
 static FILLED_FOR_SHRINK: GrowHeap = GrowHeap::new().max_pages(1);
@@ -83,14 +90,26 @@ fn growth_is_what_the_host_sees() {
 #[cfg_attr(target_os = "unknown", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_os = "unknown"), test)]
 fn page_boundary_sizes_grow_at_most_k_plus_one_pages() {
+    let mut held = Vec::new();
     for k in 1..=8 {
         for size in [k * PAGE_SIZE - 16, k * PAGE_SIZE, k * PAGE_SIZE + 16] {
-            let before = HEAP.stats().pages_grown;
-            let buffer = touched(size);
-            let grown = HEAP.stats().pages_grown - before;
+            let layout = Layout::from_size_align(size, 8).unwrap();
+            let before = BOUNDARY.stats().pages_grown;
+            // SAFETY: the size is not zero.
+            let block = unsafe { BOUNDARY.alloc(layout) };
+            assert!(!block.is_null(), "{size} bytes");
+            let grown = BOUNDARY.stats().pages_grown - before;
             assert!(grown <= k + 1, "{size} bytes grew {grown} pages");
-            drop(buffer);
+            // Once the heap has grown, less than a page of fresh memory is left after each
+            // request (the initial memory it may claim first can hold more).
+            assert!(before == 0 || grown + 1 >= k, "{size} bytes grew only {grown} pages");
+            held.push((block, layout));
         }
+    }
+    assert!(BOUNDARY.stats().pages_grown >= 8 * 9 / 2 * 3 - 8, "{:?}", BOUNDARY.stats());
+    for (block, layout) in held {
+        // SAFETY: the block is live with this layout.
+        unsafe { BOUNDARY.dealloc(block, layout) };
     }
 }
 
@@ -148,10 +167,10 @@ fn without_quick_lists_two_freed_neighbours_merge_at_once() {
         MERGING.dealloc(first, one);
         MERGING.dealloc(second, one);
         // With the lists on, both would wait unmerged and this block would be cut from the fresh
-        // memory above `pin` (most of the page is still fresh).
+        // memory above `pin` (nearly four pages).
         let merged = MERGING.alloc(two);
         assert_eq!(merged, first, "the two freed neighbours serve a block neither could alone");
-        assert_eq!(MERGING.stats().pages_grown, 1);
+        assert_eq!(MERGING.stats().pages_grown, 4);
         MERGING.dealloc(merged, two);
         MERGING.dealloc(pin, one);
     }
@@ -248,7 +267,8 @@ fn bad_input_gets_null_not_a_trap() {
             assert!(!block.is_null() && block.addr() % align == 0, "align {align}");
             HEAP.dealloc(block, layout);
         }
-        // Near the 4 GiB limit: no wrap, just null.
+        // A size near `isize::MAX` (2 GiB on wasm32) and an alignment of 1 GiB, far past the cap:
+        // null, with no wrap in the arithmetic (`tests/wasm_full.rs` reaches the 4 GiB end).
         let huge = Layout::from_size_align(isize::MAX as usize - PAGE_SIZE, 8).unwrap();
         assert!(CAPPED.alloc(huge).is_null());
         let huge_align = Layout::from_size_align(PAGE_SIZE, 1 << 30).unwrap();

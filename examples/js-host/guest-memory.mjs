@@ -73,7 +73,8 @@ export const STATS_FIELDS = [
 
 /** Read the heap's statistics: eleven little-endian u64 at `growheap_stats()`. */
 export function readStats(guestMemory) {
-  const address = guestMemory.exports.growheap_stats();
+  // An i32 export: addresses past 2 GiB come back negative.
+  const address = guestMemory.exports.growheap_stats() >>> 0;
   const words = new DataView(guestMemory.bytes().buffer, address, 8 * (1 + STATS_FIELDS.length));
   const version = words.getBigUint64(0, true);
   if (version !== 1n) {

@@ -35,9 +35,11 @@ function assertFilled(bytes, address, length, seed) {
  * makes. A growth gives memory a new buffer and detaches the old one, so a look that finds a new
  * buffer saw one growth or more since the look before. A growth the hook does not report, a
  * report of a growth that did not happen, or of other sizes, makes the host's list differ from
- * the hook's. Only two growths between two looks count as one: a guest that grows twice and
- * reports one growth, from the first size to the last, misleads the host too (a JS host sees no
- * single `memory.grow`; the wasmtime harness does).
+ * the hook's. Two growths between two looks count as one: a guest that grows twice and reports
+ * one growth, from the first size to the last, misleads the host too (a JS host sees no single
+ * `memory.grow`; the wasmtime harness does). growheap calls the hook once the call's growths are
+ * all done, so a call that grew twice would give two true reports at a look that sees one growth,
+ * and the first would count as unconfirmed; the guest here grows at most once per call.
  */
 class HostWatch {
   constructor(guest) {
