@@ -51,26 +51,41 @@ const CASES: &[Case] = &[
         },
     },
     Case {
-        name: "size + align overflowing gives null",
+        name: "the largest sizes a layout allows, at each alignment, give null",
         run: |heap| {
-            for size in HUGE {
-                for shift in [4, 12, 16, 20, 28] {
-                    if valid(size, 1 << shift) {
-                        assert!(heap.alloc(size, 1 << shift).is_none(), "{size} at 2^{shift}");
-                    }
+            // Rounded up to the alignment, each reaches `isize::MAX`: the heap's header and
+            // rounding must not wrap (on wasm32 too, where these are 2 GiB).
+            for shift in [3, 4, 12, 16, 20, 28] {
+                let align = 1usize << shift;
+                let largest = isize::MAX as usize - (align - 1);
+                for size in [largest, largest & !(align - 1), largest - PAGE_SIZE] {
+                    assert!(valid(size, align), "{size} at 2^{shift}");
+                    assert!(heap.alloc(size, align).is_none(), "{size} at 2^{shift}");
+                    assert!(heap.alloc_zeroed(size, align).is_none(), "zeroed: {size} at 2^{shift}");
                 }
             }
         },
     },
     Case {
-        name: "alignments 2^16 to 2^31: aligned blocks or null",
+        name: "alignments 2^16 to 2^31: aligned blocks or null, also zeroed and reallocated",
         run: |heap| {
             for shift in 16..usize::BITS.min(32) {
                 let align = 1usize << shift;
-                if valid(100, align) {
-                    if let Some(block) = heap.alloc(100, align) {
-                        heap.dealloc(block);
-                    }
+                if !valid(100, align) {
+                    continue;
+                }
+                // The fake's 64 pages hold a block aligned to 2^20 at most.
+                let fits = align <= 1 << 20;
+                if let Some(block) = heap.alloc(100, align) {
+                    let grown = heap.realloc(block, 5000).expect("a grow in place or a move");
+                    let shrunk = heap.realloc(grown, 50).expect("a shrink");
+                    heap.dealloc(shrunk);
+                } else {
+                    assert!(!fits, "null at 2^{shift}");
+                }
+                match heap.alloc_zeroed(100, align) {
+                    Some(block) => heap.dealloc(block),
+                    None => assert!(!fits, "zeroed: null at 2^{shift}"),
                 }
             }
         },

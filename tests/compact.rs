@@ -95,7 +95,12 @@ fn huge_sizes_fail_once_without_growing_or_wrapping() {
     for size in [isize::MAX as usize - PAGE_SIZE, isize::MAX as usize - 7, usize::MAX / 4] {
         for align in [8, PAGE_SIZE, 1 << 20] {
             let size = size & !(align - 1);
+            let failed = model.stats().failed_grows;
             assert_eq!(model.alloc(size, align), None);
+            assert!(
+                model.stats().failed_grows <= failed + 1,
+                "{size} at {align}: more than one growth failed"
+            );
         }
     }
     assert_eq!(model.heap.stats().pages_grown, 0);
@@ -205,6 +210,7 @@ fn foreign_pages_are_counted_and_never_touched() {
     model.dealloc(second);
     // Two runs of memory, one free block each: they never merge across the foreign pages.
     assert_eq!(model.heap.validate().unwrap().blocks, 2);
+    assert_eq!(model.fake().first_trespass(), None, "the heap wrote into the foreign pages");
 }
 
 /// Another thread grows memory between the heap's look at where memory ends and its growth

@@ -141,16 +141,28 @@ impl Checked {
         Some(moved)
     }
 
+    /// `reserve`, checked: false only with a growth refused on the way (counted), or for more
+    /// bytes than any layout holds, asked without growing.
     pub fn reserve(&mut self, bytes: usize) -> bool {
+        let failed = self.stats().failed_grows;
         // SAFETY: the heap's memory is touched only through blocks it handed out.
         let ok = unsafe { self.heap.reserve(bytes) };
         self.after_step();
+        let refused = self.stats().failed_grows - failed;
+        if bytes > isize::MAX as usize {
+            assert!(!ok && refused == 0, "reserve({bytes}): {ok}, {refused} growths refused");
+        } else if !ok {
+            assert!(refused > 0, "reserve({bytes}) said false with no growth refused");
+        }
         ok
     }
 
-    /// Merge the blocks waiting on quick lists and release empty slabs (`RawHeap::trim`).
+    /// Merge the blocks waiting on quick lists and release empty slabs (`RawHeap::trim`); none
+    /// waits afterwards.
     pub fn trim(&mut self) {
         self.heap.trim();
+        self.after_step();
+        assert_eq!(self.validate_heap().kept_blocks, 0, "trim left blocks waiting on quick lists");
     }
 
     pub fn free_all(&mut self) {
@@ -209,7 +221,11 @@ impl Checked {
         assert_eq!(self.live_count(), 0, "free everything first");
         self.heap.trim();
         let report = self.validate();
-        assert_eq!((report.used_blocks, report.slabs), (0, 0), "blocks left after freeing all: {report:?}");
+        assert_eq!(
+            (report.used_blocks, report.kept_blocks, report.slabs),
+            (0, 0, 0),
+            "blocks left after freeing all: {report:?}"
+        );
         // Each closed region is one free block at most; the current one is all fresh memory.
         assert!(report.free_blocks < report.regions.max(1), "fragments left: {report:?}");
         let word = size_of::<usize>();
