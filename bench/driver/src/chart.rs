@@ -17,7 +17,7 @@ const MARGIN: f64 = 50.0;
 const BAR_HEIGHT: f64 = 18.0;
 const COLORS: &[&str] = &[
     "#d62728", "#ff9896", "#1f77b4", "#aec7e8", "#2ca02c", "#98df8a", "#9467bd", "#ff7f0e", "#ffbb78",
-    "#8c564b", "#7f7f7f",
+    "#8c564b", "#7f7f7f", "#17becf",
 ];
 
 fn peers() -> impl Iterator<Item = (usize, &'static crate::allocators::Allocator)> {
@@ -165,4 +165,14 @@ pub fn svg(rows: &[Row], context: &Context) -> String {
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{top:.0}\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{body}</svg>\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_allocator_in_the_chart_has_a_colour_of_its_own() {
+        assert!(peers().count() <= COLORS.len());
+    }
 }

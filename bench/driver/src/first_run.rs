@@ -15,7 +15,7 @@ use crate::allocators::{ALLOCATORS, GROWHEAP, Role};
 use crate::context::Context;
 use crate::host::{Engines, GrowTimes, Guest, Modules, PAGE_BYTES};
 use crate::measure::{self, Repeats, Spread};
-use crate::report::{header, line, node_spread, ratio};
+use crate::report::{header, line, node_spread, ratio, refusal_mark};
 use crate::targets::{node_speed, row};
 use crate::workloads::Workload;
 use std::fmt::Write;
@@ -133,7 +133,7 @@ pub fn section(out: &mut String, rows: &[Row], context: &Context, first_runs: &F
     );
     let _ = writeln!(
         out,
-        "\n## The first run, in which memory grows\n\nThe speed tables time the runs after a warm-up run, once memory has stopped growing. Here is the warm-up itself: each instance's first run, next to the timed runs of the same instances. Under Node, each module first runs once on a throwaway instance, so that V8 has optimized its code. {grow}"
+        "\n## The first run, in which memory grows\n\nThe speed tables time the runs after a warm-up run, the one in which memory grows most (later runs that set a new peak of live bytes grow it further). Here is the warm-up itself: each instance's first run, next to the timed runs of the same instances. Under Node, each module first runs once on a throwaway instance, so that V8 has optimized its code. {grow}"
     );
     for realloc in [false, true] {
         table(out, rows, context, Workload::RandomActions { realloc });
@@ -151,7 +151,7 @@ fn table(out: &mut String, rows: &[Row], context: &Context, workload: Workload) 
         out,
         &[
             "allocator",
-            "memory.grow calls",
+            "memory.grow calls: first run / all runs",
             "wasmtime: first run, actions/µs median (min–max)",
             "first ÷ timed",
             "Node: first run, actions/µs median (min–max)",
@@ -166,7 +166,7 @@ fn table(out: &mut String, rows: &[Row], context: &Context, workload: Workload) 
         let Some(first) = m.first_run else { continue };
         let node_key = format!("{}\t{} first run", allocator.name, workload.key());
         let node_first = context.node.get(&node_key).and_then(|values| values.first()?.parse().ok());
-        let label = if allocator.name == GROWHEAP {
+        let name = if allocator.name == GROWHEAP {
             format!("**{}**", allocator.label)
         } else {
             allocator.label.to_string()
@@ -174,8 +174,8 @@ fn table(out: &mut String, rows: &[Row], context: &Context, workload: Workload) 
         line(
             out,
             &[
-                label,
-                m.grow_calls.to_string(),
+                format!("{name}{}", refusal_mark(m)),
+                format!("{} / {}", m.first_run_grow_calls, m.grow_calls),
                 format!("{:.2} ({:.2}–{:.2})", first.median, first.min, first.max),
                 ratio(Some(first.median), Some(m.speed.median)),
                 node_spread(context, &node_key),

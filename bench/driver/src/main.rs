@@ -151,7 +151,8 @@ fn run(options: &Options) -> wasmtime::Result<()> {
         for workload in workloads {
             eprint!("bench: {:<16} {:<24} ", allocator.name, workload.key());
             let started = std::time::Instant::now();
-            let measurement = measure::measure_counts(&engines, &compiled[modules], workload, repeats)?;
+            let measurement = measure::measure_counts(&engines, &compiled[modules], workload, repeats)
+                .map_err(|error| error.context(format!("{} on {}", allocator.name, workload.key())))?;
             let peak_live_bytes = measure::peak_live_bytes(&engines, &census, workload, repeats)?;
             eprintln!(
                 "{:>8.1} fuel/action {:>5} pages{} ({:.1}s)",
@@ -204,14 +205,18 @@ fn time_in_rounds(
             let index = (offset + round as usize) % timings.len();
             let timing = &timings[index];
             if round < timing.repeats.instances {
-                let workload = rows[timing.row].workload;
-                samples[index].push(measure::speed_sample(
+                let row = &rows[timing.row];
+                let sample = measure::speed_sample(
                     engines,
                     &compiled[timing.modules],
-                    workload,
+                    row.workload,
                     timing.repeats,
                     &|_| Ok(()),
-                )?);
+                )
+                .map_err(|error| {
+                    error.context(format!("{} on {}, wall clock", row.allocator.name, row.workload.key()))
+                })?;
+                samples[index].push(sample);
             }
         }
         eprintln!("({:.1}s)", started.elapsed().as_secs_f64());
@@ -243,7 +248,7 @@ fn take_apart(
         .iter()
         .filter(|row| row.allocator.name == allocators::GROWHEAP)
         .filter(|row| matches!(row.workload, Workload::RandomActions { .. }))
-        .map(|row| (row.workload, row.measurement.pages_grown))
+        .map(|row| (row.workload, row.measurement.first_run_pages))
         .collect();
     if workloads.is_empty() {
         return Ok(Vec::new());

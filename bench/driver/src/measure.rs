@@ -3,7 +3,7 @@
 //! instance (`main.rs` runs those in rounds over every allocator).
 
 use crate::host::{Engines, Guest, Modules};
-use crate::workloads::Workload;
+use crate::workloads::{Run, Workload};
 use std::time::Instant;
 
 /// Median, min and max of a sample.
@@ -36,9 +36,15 @@ pub struct Measurement {
     pub first_run: Option<Spread>,
     pub pages_grown: u64,
     pub grow_calls: u64,
+    /// Pages grown and `memory.grow` calls made by the warm-up run, from a fresh instance.
+    pub first_run_pages: u64,
+    pub first_run_grow_calls: u64,
     pub refused_grows: u64,
     /// Every run did all its actions.
     pub complete: bool,
+    /// Requests that got null over the warm-up and the timed runs (random-actions draws another
+    /// action after each, so the allocator's sequence then differs from the others').
+    pub failed_requests: u64,
     /// Pages grown after each step (growth patterns only).
     pub pages_by_step: Vec<u64>,
 }
@@ -59,25 +65,30 @@ impl Repeats {
     }
 }
 
-/// The timed runs: (actions, all complete).
+/// The timed runs, added up: actions, whether all completed, and requests that got null.
 pub fn timed_runs(
     guest: &mut Guest,
     workload: Workload,
     runs: u32,
     after_step: &mut dyn FnMut(u64),
-) -> wasmtime::Result<(u64, bool)> {
-    let (mut actions, mut complete) = (0, true);
+) -> wasmtime::Result<Run> {
+    let mut total = Run { actions: 0, complete: true, failures: 0 };
     for _ in 0..runs {
         let run = workload.run(guest, after_step)?;
-        actions += run.actions;
-        complete &= run.complete;
+        total.actions += run.actions;
+        total.complete &= run.complete;
+        total.failures += run.failures;
     }
-    Ok((actions, complete))
+    Ok(total)
 }
 
-/// One run that counts for nothing, if the workload warms up: whether it completed.
-pub fn warm_up(guest: &mut Guest, workload: Workload) -> wasmtime::Result<bool> {
-    if workload.warms_up() { Ok(workload.run(guest, &mut |_| {})?.complete) } else { Ok(true) }
+/// One run that counts for nothing, if the workload warms up.
+pub fn warm_up(guest: &mut Guest, workload: Workload) -> wasmtime::Result<Run> {
+    if workload.warms_up() {
+        workload.run(guest, &mut |_| {})
+    } else {
+        Ok(Run { actions: 0, complete: true, failures: 0 })
+    }
 }
 
 /// The deterministic figures of one allocator on one workload, from one metered instance: fuel
@@ -92,10 +103,11 @@ pub fn measure_counts(
     let runs = repeats.timed_runs(workload);
     let mut guest = engines.metered_guest(modules)?;
     let warm = warm_up(&mut guest, workload)?;
+    let (first_run_pages, first_run_grow_calls) = (guest.pages_grown(), guest.store.data().grow_calls);
     let fuel_before = guest.fuel_left()?;
     let mut pages_by_step = Vec::new();
-    let (actions, complete) = timed_runs(&mut guest, workload, runs, &mut |pages| pages_by_step.push(pages))?;
-    let fuel_per_action = (fuel_before - guest.fuel_left()?) as f64 / actions.max(1) as f64;
+    let timed = timed_runs(&mut guest, workload, runs, &mut |pages| pages_by_step.push(pages))?;
+    let fuel_per_action = (fuel_before - guest.fuel_left()?) as f64 / timed.actions.max(1) as f64;
     let counter = guest.store.data();
     let (grow_calls, refused_grows) = (counter.grow_calls, counter.refused);
     let pages_grown = guest.pages_grown();
@@ -106,8 +118,11 @@ pub fn measure_counts(
         first_run: None,
         pages_grown,
         grow_calls,
+        first_run_pages,
+        first_run_grow_calls,
         refused_grows,
-        complete: warm && complete,
+        complete: warm.complete && timed.complete,
+        failed_requests: warm.failures + timed.failures,
         pages_by_step,
     })
 }
@@ -147,8 +162,8 @@ pub fn speed_sample(
     };
     let first_run_pages = guest.pages_grown() - pages_before;
     let start = Instant::now();
-    let (actions, _) = timed_runs(&mut guest, workload, repeats.timed_runs(workload), &mut |_| {})?;
-    Ok(SpeedSample { first_run, first_run_pages, timed: per_microsecond(actions, start) })
+    let timed = timed_runs(&mut guest, workload, repeats.timed_runs(workload), &mut |_| {})?;
+    Ok(SpeedSample { first_run, first_run_pages, timed: per_microsecond(timed.actions, start) })
 }
 
 /// Peak live bytes of the workload, from the census build: the same warm-up and runs, counted.

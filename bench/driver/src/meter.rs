@@ -185,10 +185,11 @@ fn meter_one(
     *tally.lock().expect("the meter's lock is never poisoned") = Tally::default();
     let fuel_before = guest.fuel_left()?;
     let runs = Repeats { timed_runs: runs, instances: 1 }.timed_runs(workload);
-    let (actions, complete) = timed_runs(&mut guest, workload, runs, &mut |_| {})?;
-    if !(warm && complete) {
+    let timed = timed_runs(&mut guest, workload, runs, &mut |_| {})?;
+    if !(warm.complete && timed.complete) || warm.failures + timed.failures > 0 {
         wasmtime::bail!("{} refused a request of {}", allocator.name, workload.key());
     }
+    let actions = timed.actions;
     let total_fuel = fuel_before - guest.fuel_left()?;
     drop(guest);
     let tally = std::mem::take(&mut *tally.lock().expect("the meter's lock is never poisoned"));

@@ -32,8 +32,18 @@ pub(crate) fn line(out: &mut String, cells: &[String]) {
     let _ = writeln!(out, "| {} |", cells.join(" | "));
 }
 
+/// The mark of a row whose allocator refused requests: it gave up, or went on with another
+/// stretch of the sequence after each refusal.
+pub(crate) fn refusal_mark(m: &crate::measure::Measurement) -> String {
+    match (m.complete, m.failed_requests) {
+        (false, _) => " (gave up: out of memory)".into(),
+        (true, 0) => String::new(),
+        (true, failed) => format!(" ({failed} requests refused)"),
+    }
+}
+
 fn label(row: &Row) -> String {
-    let mark = if row.measurement.complete { "" } else { " (gave up: out of memory)" };
+    let mark = refusal_mark(&row.measurement);
     let name = if row.allocator.name == GROWHEAP {
         format!("**{}**", row.allocator.label)
     } else {
@@ -290,7 +300,7 @@ fn seeds_table(out: &mut String, sweeps: &Sweeps, realloc: bool) {
             }
             _ => "–".into(),
         };
-        let mark = if sweep.complete { "" } else { " (gave up on some seeds: out of memory)" };
+        let mark = if sweep.complete { "" } else { " (out of memory on some seeds: requests refused)" };
         let name = if sweep.allocator.name == GROWHEAP {
             format!("**{}**", sweep.allocator.label)
         } else {
@@ -357,7 +367,7 @@ pub fn markdown(
     }
     let _ = writeln!(
         out,
-        "- every instance may grow to {cap_pages} pages ({} MiB); past that `memory.grow` fails",
+        "- every instance may grow to {cap_pages} pages ({} MiB); past that `memory.grow` fails under wasmtime, and under Node, where the guests' memories have no maximum, a run that ends past it counts as out of memory",
         (cap_pages * crate::host::PAGE_BYTES) >> 20
     );
     out.push_str("\n## growheap against the issue's targets\n\n");
@@ -367,7 +377,7 @@ pub fn markdown(
         speed_table(&mut out, rows, context, Workload::RandomActions { realloc });
     }
     paired::table(&mut out, rows, context);
-    out.push_str("\n## Memory\n\nFootprint = pages grown × 65536 ÷ peak live bytes; the physical floor is ceil(peak live ÷ 65536). Peak live bytes are counted by the workload (the census build), the same for every allocator.\n");
+    out.push_str("\n## Memory\n\nFootprint = pages grown × 65536 ÷ peak live bytes; the physical floor is ceil(peak live ÷ 65536). Peak live bytes are counted by the workload (the census build, which refuses nothing) over as many runs as the allocator ran: the same for every allocator run the full number of times, and for an allocator run fewer times (the slow ones above) the peak of its runs. An allocator marked with refused requests drew other actions after each refusal, so its own peak differs.\n");
     for &workload in WORKLOADS {
         memory_table(&mut out, rows, workload);
     }

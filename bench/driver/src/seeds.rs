@@ -12,7 +12,7 @@ pub struct Sweep {
     pub realloc: bool,
     /// Pages grown, by seed (the seeds are `1..=pages.len()`).
     pub pages: Vec<u64>,
-    /// Every run did all its actions.
+    /// Every run did all its actions, with no request refused on the way.
     pub complete: bool,
 }
 
@@ -34,7 +34,8 @@ pub fn sweep(
     for seed in seeds(count) {
         let mut guest = engines.free_guest(modules)?;
         let wanted = guest.call0("random_actions_per_run")?;
-        complete &= guest.call2("random_actions_seeded", u32::from(realloc), seed)? == wanted;
+        complete &= guest.call2("random_actions_seeded", u32::from(realloc), seed)? == wanted
+            && guest.call0("random_actions_failures")? == 0;
         pages.push(guest.pages_grown());
     }
     Ok(Sweep { allocator, realloc, pages, complete })

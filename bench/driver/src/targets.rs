@@ -68,6 +68,7 @@ pub fn check(rows: &[Row], context: &Context) -> Vec<Target> {
     let mut targets = Vec::new();
     for realloc in [false, true] {
         let workload = Workload::RandomActions { realloc };
+        let first_of_mode = targets.len();
         let mode = workload.key();
         let cost = |name| own_cost(rows, name, workload);
         let speed = |name| row(rows, name, workload).map(|row| row.measurement.speed.median);
@@ -123,6 +124,9 @@ pub fn check(rows: &[Row], context: &Context) -> Vec<Target> {
                 footprint <= FOOTPRINT_GOAL,
             ));
         }
+        if let Some(growheap) = row(rows, GROWHEAP, workload) {
+            refused(&mut targets[first_of_mode..], &growheap.measurement);
+        }
     }
     if let Some(bytes) = context.sizes.get(GROWHEAP).and_then(|values| values.first()?.parse::<f64>().ok()) {
         targets.push(bound_target(
@@ -140,6 +144,8 @@ pub fn check(rows: &[Row], context: &Context) -> Vec<Target> {
             ratchet.pages_grown.to_string(),
             ratchet.pages_grown <= 171,
         ));
+        let last = targets.len() - 1;
+        refused(&mut targets[last..], ratchet);
     }
     if let Some(churn) = pages(Pattern::PageChurn) {
         targets.push(bound_target(
@@ -148,6 +154,8 @@ pub fn check(rows: &[Row], context: &Context) -> Vec<Target> {
             churn.pages_grown.to_string(),
             churn.pages_grown <= 3,
         ));
+        let last = targets.len() - 1;
+        refused(&mut targets[last..], churn);
     }
     if let Some(wee) = pages(Pattern::WeeAlloc106) {
         let first = wee.pages_by_step.first().copied().unwrap_or(0);
@@ -157,8 +165,22 @@ pub fn check(rows: &[Row], context: &Context) -> Vec<Target> {
             format!("{} pages after {} rounds", wee.pages_grown, wee.pages_by_step.len()),
             wee.pages_grown == first,
         ));
+        let last = targets.len() - 1;
+        refused(&mut targets[last..], wee);
     }
     targets
+}
+
+/// A target measured on a run in which growheap refused requests is not met, whatever the figure.
+fn refused(targets: &mut [Target], measurement: &crate::measure::Measurement) {
+    let mark = crate::report::refusal_mark(measurement);
+    if mark.is_empty() {
+        return;
+    }
+    for target in targets {
+        target.measured.push_str(&mark);
+        target.met = Some(false);
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub struct Run {
     pub actions: u64,
     /// False if the allocator refused a request the workload needed.
     pub complete: bool,
+    /// Requests that got null, random-actions drawing another action after each.
+    pub failures: u64,
 }
 
 impl Workload {
@@ -91,10 +93,11 @@ impl Workload {
             Workload::RandomActions { realloc } => {
                 let wanted = guest.call0("random_actions_per_run")?;
                 let done = guest.call1("random_actions", u32::from(realloc))?;
-                Ok(Run { actions: u64::from(done), complete: done == wanted })
+                let failures = u64::from(guest.call0("random_actions_failures")?);
+                Ok(Run { actions: u64::from(done), complete: done == wanted, failures })
             }
             Workload::SmallObjects => {
-                Ok(Run { actions: u64::from(guest.call0("small_objects")?), complete: true })
+                Ok(Run { actions: u64::from(guest.call0("small_objects")?), complete: true, failures: 0 })
             }
             Workload::Growth(pattern) => {
                 let steps = guest.call1("growth_steps", pattern as u32)?;
@@ -104,7 +107,7 @@ impl Workload {
                     after_step(guest.pages_grown());
                 }
                 guest.call_unit("growth_finish")?;
-                Ok(Run { actions: u64::from(steps), complete })
+                Ok(Run { actions: u64::from(steps), complete, failures: 0 })
             }
         }
     }

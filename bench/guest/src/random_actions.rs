@@ -13,7 +13,7 @@
 
 use alloc::vec::Vec;
 use core::alloc::Layout;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Successful actions in one run.
 const ACTIONS_PER_RUN: u32 = 100_000;
@@ -27,6 +27,16 @@ const MAX_SIZE: usize = 10_000;
 
 /// The state of the instance's generator between runs (fastrand's global generator in talc's).
 static GENERATOR: AtomicU64 = AtomicU64::new(crate::FASTRAND_DEFAULT_SEED);
+
+/// Requests that got null in the latest run, timed or seeded.
+static FAILURES: AtomicU32 = AtomicU32::new(0);
+
+/// Requests that got null in the latest run, for the host: a run that did all its actions may
+/// still have had some refused, each followed by another draw of the sequence.
+#[unsafe(no_mangle)]
+pub extern "C" fn random_actions_failures() -> u32 {
+    FAILURES.load(Ordering::Relaxed)
+}
 
 /// Successful actions in one run, for the host.
 #[unsafe(no_mangle)]
@@ -102,6 +112,7 @@ fn run(rng: &mut fastrand::Rng, with_realloc: u32) -> u32 {
         // SAFETY: every block in the table is live with its layout.
         unsafe { alloc::alloc::dealloc(block, layout) };
     }
+    FAILURES.store(failures, Ordering::Relaxed);
     score
 }
 
