@@ -133,7 +133,7 @@ pub fn section(out: &mut String, rows: &[Row], context: &Context, first_runs: &F
     );
     let _ = writeln!(
         out,
-        "\n## The first run, in which memory grows\n\nThe speed tables time the runs after a warm-up run, the one in which memory grows most (later runs that set a new peak of live bytes grow it further). Here is the warm-up itself: each instance's first run, next to the timed runs of the same instances. Under Node, each module first runs once on a throwaway instance, so that V8 has optimized its code. {grow}"
+        "\n## The first run, in which memory grows\n\nThe speed tables time the runs after a warm-up run, in which memory grows from nothing; timed runs that set a new peak of live bytes grow it further (the first column counts the `memory.grow` calls of both). Here is the warm-up itself: each instance's first run, next to the timed runs of the same instances. Under Node, each module first runs once on a throwaway instance, so that V8 has optimized its code. {grow}"
     );
     for realloc in [false, true] {
         table(out, rows, context, Workload::RandomActions { realloc });
