@@ -101,6 +101,7 @@ fn huge_sizes_fail_once_without_growing_or_wrapping() {
                 model.stats().failed_grows <= failed + 1,
                 "{size} at {align}: more than one growth failed"
             );
+            assert_eq!(model.alloc_zeroed(size, align), None, "zeroed: {size} at {align}");
         }
     }
     assert_eq!(model.heap.stats().pages_grown, 0);

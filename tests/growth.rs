@@ -914,3 +914,48 @@ fn reserve_grows_ahead_so_the_allocation_does_not() {
         assert!(!heap.reserve(usize::MAX), "more than any layout holds");
     }
 }
+
+#[test]
+fn reserve_holds_after_foreign_growth_and_after_a_lost_race() {
+    for mut heap in both_starts(128) {
+        let first = heap.alloc(40_000, 8).unwrap();
+        // Someone else grows memory: the reserved pages must come after theirs.
+        assert!(heap.fake().grow_foreign(2));
+        assert!(heap.reserve(3 * PAGE_SIZE));
+        let grown = heap.stats().pages_grown;
+        heap.alloc(3 * PAGE_SIZE, 8).unwrap();
+        assert_eq!(heap.stats().pages_grown, grown, "memory grew after reserve said true");
+        // Someone else grows memory between the heap's look and its growth.
+        heap.fake().race_next_grow(1);
+        assert!(heap.reserve(5 * PAGE_SIZE));
+        let grown = heap.stats().pages_grown;
+        heap.alloc(5 * PAGE_SIZE, 8).unwrap();
+        assert_eq!(heap.stats().pages_grown, grown, "memory grew after reserve said true");
+        assert_eq!(heap.stats().foreign_pages, 3);
+        heap.dealloc(first);
+        heap.validate();
+    }
+}
+
+#[test]
+fn trim_with_live_blocks_in_regions_split_by_foreign_growth_keeps_them() {
+    // Growths of 16 pages leave plenty of fresh memory, so that freed blocks wait on the lists.
+    let limits = Limits { min_grow_pages: 16, ..Limits::NONE };
+    let starts = [FakePages::unknown_like(256), FakePages::wasi_like(256)];
+    for mut heap in starts.map(|fake| Checked::new(fake, limits)) {
+        let mut blocks: Vec<_> = (0..40).map(|i| heap.alloc(300 + 97 * i, 8).unwrap()).collect();
+        assert!(heap.fake().grow_foreign(1));
+        blocks.extend((0..40).map(|i| heap.alloc(PLENTY_FRESH / 64 + 13 * i, 16).unwrap()));
+        for block in blocks.iter().skip(1).step_by(2) {
+            heap.dealloc(*block);
+        }
+        assert!(heap.validate().kept_blocks > 0, "freed blocks wait on the quick lists");
+        heap.trim();
+        heap.validate();
+        // The live blocks kept their contents (checked on free), and the freed space serves again.
+        for block in blocks.iter().step_by(2) {
+            heap.dealloc(*block);
+        }
+        heap.check_reuse_after_free_all();
+    }
+}
