@@ -53,8 +53,8 @@ version_at_least() {
 }
 
 # The harness embeds wasmtime 48, whose `rust-version` is 1.95: the crate itself builds with its
-# own `rust-version` (ensure_msrv), the test command needs this. An older default toolchain is left
-# as it is; the run uses an up-to-date stable instead.
+# own `rust-version` (ensure_msrv), the test command needs this. When the default toolchain is
+# older, the run installs stable, or updates it if it is the old one, and uses it.
 TEST_RUST="1.95"
 ensure_rust() {
     local version
@@ -119,13 +119,13 @@ ensure_wasmtime36() {
 # nightly. Its clippy checks the wasm64 build; `--profile minimal` leaves clippy out. A dated
 # nightly (`nightly-2026-…`) is not `nightly`.
 ensure_nightly() {
-    rustup toolchain list | grep -Eq '^nightly-[^0-9]' || rustup toolchain install nightly --profile minimal
+    grep -Eq '^nightly-[^0-9]' <<<"$(rustup toolchain list)" || rustup toolchain install nightly --profile minimal
     local installed component
     installed="$(rustup component list --toolchain nightly --installed)"
     for component in miri rust-src clippy; do
         grep -q "^$component" <<<"$installed" || rustup component add "$component" --toolchain nightly
     done
-    rustup target list --toolchain nightly --installed | grep -q '^wasm32-unknown-unknown$' ||
+    grep -q '^wasm32-unknown-unknown$' <<<"$(rustup target list --toolchain nightly --installed)" ||
         rustup target add wasm32-unknown-unknown --toolchain nightly
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --root "$TOOLS"
 }
@@ -134,7 +134,7 @@ ensure_nightly() {
 # targets it is checked on.
 ensure_msrv() {
     MSRV="$(awk -F'"' '/^rust-version/ { print $2; exit }' "$ROOT/Cargo.toml")"
-    rustup toolchain list | grep -q "^$MSRV-" || rustup toolchain install "$MSRV" --profile minimal
+    grep -q "^$MSRV-" <<<"$(rustup toolchain list)" || rustup toolchain install "$MSRV" --profile minimal
     local installed
     installed="$(rustup target list --toolchain "$MSRV" --installed)"
     for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do

@@ -945,7 +945,9 @@ fn trim_with_live_blocks_in_regions_split_by_foreign_growth_keeps_them() {
     for mut heap in starts.map(|fake| Checked::new(fake, limits)) {
         let mut blocks: Vec<_> = (0..40).map(|i| heap.alloc(300 + 97 * i, 8).unwrap()).collect();
         assert!(heap.fake().grow_foreign(1));
-        blocks.extend((0..40).map(|i| heap.alloc(PLENTY_FRESH / 64 + 13 * i, 16).unwrap()));
+        // More than the first region has left: the heap opens a second one past the foreign page.
+        blocks.extend((0..40).map(|i| heap.alloc(PLENTY_FRESH / 16 + 13 * i, 16).unwrap()));
+        assert!(heap.validate().regions >= 2, "{:?}", heap.validate());
         for block in blocks.iter().skip(1).step_by(2) {
             heap.dealloc(*block);
         }

@@ -26,7 +26,7 @@ static MERGING: GrowHeap = GrowHeap::new().max_pages(4).min_grow_pages(4).quick_
 /// its requests grows memory.
 static BOUNDARY: GrowHeap = GrowHeap::new();
 
-/// A fourth and a fifth heap, on one page each; one test fills each (`fill_to_the_cap`).
+/// A fifth and a sixth heap, on one page each; one test fills each (`fill_to_the_cap`).
 static FILLED_FOR_SHRINK: GrowHeap = GrowHeap::new().max_pages(1);
 static FILLED_FOR_GROW: GrowHeap = GrowHeap::new().max_pages(1);
 

@@ -3,8 +3,9 @@
 // usage: node random-actions.mjs WASM_DIR RUNS INSTANCES SLOW APART NAME...
 // SLOW is a comma list (or "-") of allocators too slow for more than 1 instance of 1 timed run.
 // APART is growheap's build with `prepare_heap` (or "-"), whose first run is taken apart.
-// Prints TSV on stdout: "node\tversion\tV"; "node\tgrow-us\tmedian\tmean\tmax", the time of one
-// WebAssembly.Memory.prototype.grow by one page, in µs; then per allocator and mode
+// Prints TSV on stdout: "node\tversion\tV"; "node\tmax-pages\tP", the cap on its runs' memory;
+// "node\tgrow-us\tmedian\tmean\tmax", the time of one WebAssembly.Memory.prototype.grow by one
+// page, in µs; then per allocator and mode
 // "NAME\tWORKLOAD\tmedian\tmin\tmax" in actions/µs over the timed runs, and
 // "NAME\tWORKLOAD first run\tmedian\tmin\tmax" over the first run of each instance, the one in
 // which memory grows (medians over fresh instances, run in rounds over every allocator and mode);
@@ -81,6 +82,7 @@ function summary(values) {
 }
 
 console.log(`node\tversion\t${process.versions.node}`);
+console.log(`node\tmax-pages\t${MAX_PAGES}`);
 const grows = growMicroseconds(20);
 const [growMedian, , growMax] = summary(grows);
 const growMean = (grows.reduce((sum, time) => sum + time, 0) / grows.length).toFixed(2);

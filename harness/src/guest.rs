@@ -130,6 +130,11 @@ impl Guest {
         self.memory.size(&self.store)
     }
 
+    /// The maximum in pages that the module declares for its memory, if any.
+    pub fn maximum_pages(&self) -> Option<u64> {
+        self.memory.ty(&self.store).maximum()
+    }
+
     /// The guest's linear memory.
     pub fn memory_bytes(&self) -> &[u8] {
         self.memory.data(&self.store)

@@ -71,7 +71,7 @@ fn check(args: &CheckArgs) -> wasmtime::Result<Option<bool>> {
     let mut session = Session::load(&args.guest, &args.options)?;
     for call in &args.calls {
         match session.guest.parameter_count(call) {
-            None => bail!("exports no function `{call}` for --call"),
+            None => bail!("exports no function `{call}` to call"),
             Some(0) => {}
             Some(count) => {
                 eprintln!(
@@ -94,14 +94,18 @@ fn check(args: &CheckArgs) -> wasmtime::Result<Option<bool>> {
             let run = match session.grow_from_host(args.host_grow) {
                 Ok(run) => run,
                 Err(error) => {
+                    let wanted = pages_before.saturating_add(args.host_grow);
                     let cap = args
                         .options
                         .grow_limit
                         .map(|limit| session.guest.initial_pages.saturating_add(limit));
-                    let reason = match cap {
-                        Some(cap) if pages_before.saturating_add(args.host_grow) > cap => {
+                    let reason = match (cap, session.guest.maximum_pages()) {
+                        (Some(cap), _) if wanted > cap => {
                             format!("--grow-limit leaves too few ({pages_before} of {cap} pages used)")
                         }
+                        (_, Some(maximum)) if wanted > maximum => format!(
+                            "past the memory's declared maximum of {maximum} pages ({pages_before} used; {error:#})"
+                        ),
                         _ => format!("{error:#}"),
                     };
                     eprintln!(

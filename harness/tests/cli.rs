@@ -153,6 +153,7 @@ fn a_host_growth_past_the_memory_maximum_is_bad_usage_that_names_the_engine_refu
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
     let message = stderr(&output);
     assert!(message.contains("the host could not grow 2 pages before call `nothing`"), "{message}");
+    assert!(message.contains("past the memory's declared maximum of 2 pages"), "{message}");
     assert!(!message.contains("--grow-limit"), "no --grow-limit was given: {message}");
 }
 

@@ -155,9 +155,10 @@ fn growth_table(out: &mut String, rows: &[Row]) {
                 || "–".into(),
                 |row| {
                     format!(
-                        "{} → {}",
+                        "{} → {}{}",
                         row.measurement.pages_by_step.first().copied().unwrap_or(0),
-                        row.measurement.pages_grown
+                        row.measurement.pages_grown,
+                        refusal_mark(&row.measurement)
                     )
                 },
             ));
@@ -191,7 +192,7 @@ fn step_table(out: &mut String, rows: &[Row]) {
             line(
                 out,
                 &[
-                    workload.key().into(),
+                    format!("{}{}", workload.key(), refusal_mark(m)),
                     step.to_string(),
                     m.grow_calls.to_string(),
                     m.pages_grown.to_string(),
@@ -223,7 +224,7 @@ fn export_table(out: &mut String, rows: &[Row]) {
         line(
             out,
             &[
-                workload.key().into(),
+                format!("{}{}{}", workload.key(), refusal_mark(plain), refusal_mark(export)),
                 format!("{:.1}", plain.fuel_per_action),
                 format!("{:.1}", export.fuel_per_action),
                 format!("{:+.1}", export.fuel_per_action - plain.fuel_per_action),
@@ -365,10 +366,12 @@ pub fn markdown(
             names.join(", ")
         );
     }
+    let node_cap = context.node.get("node\tmax-pages").and_then(|values| values.first().cloned());
     let _ = writeln!(
         out,
-        "- every instance may grow to {cap_pages} pages ({} MiB); past that `memory.grow` fails under wasmtime, and under Node, where the guests' memories have no maximum, a run that ends past it counts as out of memory",
-        (cap_pages * crate::host::PAGE_BYTES) >> 20
+        "- every instance may grow to {cap_pages} pages ({} MiB); past that `memory.grow` fails under wasmtime{}",
+        (cap_pages * crate::host::PAGE_BYTES) >> 20,
+        node_cap.map_or_else(String::new, |pages| format!(", and under Node, where the guests' memories have no maximum, a run that ends past {pages} pages counts as out of memory"))
     );
     out.push_str("\n## growheap against the issue's targets\n\n");
     targets_table(&mut out, rows, context);
