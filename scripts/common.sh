@@ -61,8 +61,9 @@ ensure_rust() {
     version="$(rustc --version | cut -d' ' -f2)"
     version_at_least "$version" "$TEST_RUST" && return
     echo "growheap: rustc $version is older than $TEST_RUST, which the harness's wasmtime needs; using stable" >&2
-    rustup toolchain install stable --profile minimal
     export RUSTUP_TOOLCHAIN=stable
+    version_at_least "$(rustc --version 2>/dev/null | cut -d' ' -f2)" "$TEST_RUST" ||
+        rustup toolchain install stable --profile minimal
     version="$(rustc --version | cut -d' ' -f2)"
     if ! version_at_least "$version" "$TEST_RUST"; then
         echo "growheap: stable is rustc $version, still older than $TEST_RUST" >&2
